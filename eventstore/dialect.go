@@ -1,0 +1,59 @@
+package eventstore
+
+import (
+	"errors"
+	"fmt"
+	"strings"
+
+	"github.com/lib/pq"
+	"modernc.org/sqlite"
+	sqlite3 "modernc.org/sqlite/lib"
+)
+
+// dialect holds the few places where PostgreSQL and SQLite differ in plain queries.
+type dialect struct {
+	name string
+	// bind returns the placeholder of the i-th (1-based) argument.
+	bind func(i int) string
+	// lockAppends serialises append transactions across processes; "" where the database
+	// already has a single writer.
+	lockAppends string
+	// isUniqueViolation reports a broken UNIQUE constraint.
+	isUniqueViolation func(error) bool
+}
+
+// appendLockKey is the advisory lock that serialises appends on PostgreSQL ("leadlog" in ASCII).
+const appendLockKey = 0x6c6561646c6f67
+
+var postgresDialect = dialect{
+	name:        "postgres",
+	bind:        func(i int) string { return fmt.Sprintf("$%d", i) },
+	lockAppends: fmt.Sprintf("SELECT pg_advisory_xact_lock(%d)", appendLockKey),
+	isUniqueViolation: func(err error) bool {
+		var pqErr *pq.Error
+		return errors.As(err, &pqErr) && pqErr.Code == "23505"
+	},
+}
+
+var sqliteDialect = dialect{
+	name: "sqlite",
+	bind: func(int) string { return "?" },
+	isUniqueViolation: func(err error) bool {
+		var sqliteErr *sqlite.Error
+		return errors.As(err, &sqliteErr) &&
+			(sqliteErr.Code() == sqlite3.SQLITE_CONSTRAINT_UNIQUE ||
+				sqliteErr.Code() == sqlite3.SQLITE_CONSTRAINT_PRIMARYKEY)
+	},
+}
+
+// list returns n placeholders for an IN (...) list, numbered from start.
+func (d dialect) list(start, n int) string {
+	var b strings.Builder
+	for i := 0; i < n; i++ {
+		if i > 0 {
+			b.WriteByte(',')
+		}
+		b.WriteString(d.bind(start + i))
+	}
+	return b.String()
+}

@@ -1,0 +1,112 @@
+package eventstore
+
+import (
+	"encoding/json"
+	"fmt"
+	"strconv"
+	"time"
+
+	"github.com/ThreeDotsLabs/watermill/message"
+	"github.com/google/uuid"
+
+	"github.com/leadledger/leadledger/domain"
+)
+
+// Metadata keys of a stored message. The payload is the vendor's body exactly as received; the
+// metadata carries everything the ledger knows about it. Stored: never rename.
+const (
+	MetaEventType     = "event_type"
+	MetaLeadID        = "lead_id"
+	MetaStreamVersion = "stream_version"
+	MetaSource        = "source"
+	MetaVendor        = "vendor"
+	MetaReceivedAt    = "received_at"
+	MetaOccurredAt    = "occurred_at"
+	MetaRawSHA256     = "raw_sha256"
+	MetaData          = "data"
+)
+
+// toMessage encodes an event as a watermill message.
+func toMessage(e domain.Event) (*message.Message, error) {
+	data, err := json.Marshal(e.Data)
+	if err != nil {
+		return nil, fmt.Errorf("encode data of event %s: %w", e.ID, err)
+	}
+	msg := message.NewMessage(e.ID.String(), e.Raw)
+	msg.Metadata = message.Metadata{
+		MetaEventType:     string(e.Type),
+		MetaLeadID:        e.LeadID.String(),
+		MetaStreamVersion: strconv.FormatInt(e.Version, 10),
+		MetaSource:        e.Source,
+		MetaVendor:        e.Vendor,
+		MetaReceivedAt:    e.ReceivedAt.UTC().Format(time.RFC3339Nano),
+		MetaOccurredAt:    e.OccurredAt,
+		MetaRawSHA256:     e.RawSHA256,
+		MetaData:          string(data),
+	}
+	return msg, nil
+}
+
+// DecodeMessage turns a message of the log, as a subscriber receives it, back into an event.
+// The position is not in the message; subscribers that need it read it with ReadAll.
+func DecodeMessage(msg *message.Message) (domain.Event, error) {
+	id, err := uuid.Parse(msg.UUID)
+	if err != nil {
+		return domain.Event{}, fmt.Errorf("event id %q: %w", msg.UUID, err)
+	}
+	md := msg.Metadata
+	leadID, err := uuid.Parse(md.Get(MetaLeadID))
+	if err != nil {
+		return domain.Event{}, fmt.Errorf("lead id of event %s: %w", id, err)
+	}
+	version, err := strconv.ParseInt(md.Get(MetaStreamVersion), 10, 64)
+	if err != nil {
+		return domain.Event{}, fmt.Errorf("stream version of event %s: %w", id, err)
+	}
+	receivedAt, err := time.Parse(time.RFC3339Nano, md.Get(MetaReceivedAt))
+	if err != nil {
+		return domain.Event{}, fmt.Errorf("received_at of event %s: %w", id, err)
+	}
+	var data domain.LeadData
+	if err := json.Unmarshal([]byte(md.Get(MetaData)), &data); err != nil {
+		return domain.Event{}, fmt.Errorf("data of event %s: %w", id, err)
+	}
+	return domain.Event{
+		ID:         id,
+		Type:       domain.EventType(md.Get(MetaEventType)),
+		LeadID:     leadID,
+		Source:     md.Get(MetaSource),
+		Vendor:     md.Get(MetaVendor),
+		ReceivedAt: receivedAt,
+		OccurredAt: md.Get(MetaOccurredAt),
+		Data:       data,
+		Raw:        msg.Payload,
+		RawSHA256:  md.Get(MetaRawSHA256),
+		Version:    version,
+	}, nil
+}
+
+// extraColumns are the columns beside watermill's own that make the log queryable by lead,
+// type and time, and that carry the unique constraints.
+const extraColumns = `stream_id, stream_version, event_type, source, vendor, received_at, occurred_at, raw_sha256`
+
+// insertArgs returns the values of one message for watermill's columns then extraColumns.
+func insertArgs(msg *message.Message) ([]any, error) {
+	md := msg.Metadata
+	version, err := strconv.ParseInt(md.Get(MetaStreamVersion), 10, 64)
+	if err != nil {
+		return nil, fmt.Errorf("message %s: stream version: %w", msg.UUID, err)
+	}
+	metadata, err := json.Marshal(md)
+	if err != nil {
+		return nil, fmt.Errorf("message %s: metadata: %w", msg.UUID, err)
+	}
+	return []any{
+		msg.UUID, []byte(msg.Payload), string(metadata),
+		md.Get(MetaLeadID), version, md.Get(MetaEventType), md.Get(MetaSource), md.Get(MetaVendor),
+		md.Get(MetaReceivedAt), md.Get(MetaOccurredAt), md.Get(MetaRawSHA256),
+	}, nil
+}
+
+// argsPerMessage is len(insertArgs(msg)).
+const argsPerMessage = 11

@@ -1,0 +1,82 @@
+package eventstore
+
+import (
+	"context"
+	"fmt"
+	"time"
+)
+
+const migrationsTable = "ledger_migrations"
+
+// migration is one step of the schema. Steps are never edited once released; new ones are added.
+type migration struct {
+	version    int
+	statements func(s *Store) []string
+}
+
+var migrations = []migration{
+	{version: 1, statements: func(s *Store) []string {
+		var stmts []string
+		for _, q := range s.schema.SchemaInitializingQueries(Topic) {
+			stmts = append(stmts, q.Query)
+		}
+		for _, q := range s.offsets.SchemaInitializingQueries(Topic) {
+			stmts = append(stmts, q.Query)
+		}
+		blob := map[string]string{"postgres": "BYTEA", "sqlite": "BLOB"}[s.dialect.name]
+		return append(stmts, `CREATE TABLE IF NOT EXISTS `+rejectionsTable+` (
+			id TEXT PRIMARY KEY,
+			source TEXT NOT NULL,
+			vendor TEXT NOT NULL,
+			received_at TEXT NOT NULL,
+			reason TEXT NOT NULL,
+			raw `+blob+` NOT NULL,
+			raw_sha256 TEXT NOT NULL
+		)`)
+	}},
+}
+
+// Migrate brings the schema up to date. It is idempotent and safe to run from several
+// processes at once (PostgreSQL: under an advisory lock; SQLite: under its write lock).
+func (s *Store) Migrate(ctx context.Context) (err error) {
+	tx, err := s.db.BeginTx(ctx, nil)
+	if err != nil {
+		return fmt.Errorf("begin migration: %w", err)
+	}
+	defer func() {
+		if err != nil {
+			_ = tx.Rollback()
+		}
+	}()
+	if s.dialect.name == "postgres" {
+		if _, err := tx.ExecContext(ctx, `SELECT pg_advisory_xact_lock(`+fmt.Sprint(appendLockKey+1)+`)`); err != nil {
+			return fmt.Errorf("lock migrations: %w", err)
+		}
+	}
+	if _, err := tx.ExecContext(ctx, `CREATE TABLE IF NOT EXISTS `+migrationsTable+
+		` (version INTEGER PRIMARY KEY, applied_at TEXT NOT NULL)`); err != nil {
+		return fmt.Errorf("create migrations table: %w", err)
+	}
+	var current int
+	if err := tx.QueryRowContext(ctx, `SELECT COALESCE(MAX(version), 0) FROM `+migrationsTable).Scan(&current); err != nil {
+		return fmt.Errorf("read schema version: %w", err)
+	}
+	for _, m := range migrations {
+		if m.version <= current {
+			continue
+		}
+		for _, stmt := range m.statements(s) {
+			if _, err := tx.ExecContext(ctx, stmt); err != nil {
+				return fmt.Errorf("migration %d: %w", m.version, err)
+			}
+		}
+		if _, err := tx.ExecContext(ctx, `INSERT INTO `+migrationsTable+` (version, applied_at) VALUES (`+
+			s.dialect.list(1, 2)+`)`, m.version, time.Now().UTC().Format(time.RFC3339)); err != nil {
+			return fmt.Errorf("record migration %d: %w", m.version, err)
+		}
+	}
+	if err := tx.Commit(); err != nil {
+		return fmt.Errorf("commit migrations: %w", err)
+	}
+	return nil
+}

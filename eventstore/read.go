@@ -1,0 +1,99 @@
+package eventstore
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"fmt"
+	"strings"
+
+	"github.com/ThreeDotsLabs/watermill/message"
+	"github.com/google/uuid"
+
+	"github.com/leadledger/leadledger/domain"
+)
+
+// Filter narrows a read of the global log. Empty lists match everything.
+type Filter struct {
+	Types   []domain.EventType
+	Sources []string
+}
+
+const selectEvents = `SELECT "offset", uuid, payload, metadata FROM ` + eventsTable
+
+// ReadStream returns a lead's events in version order.
+func (s *Store) ReadStream(ctx context.Context, leadID uuid.UUID) ([]domain.Event, error) {
+	events, err := s.query(ctx, selectEvents+` WHERE stream_id = `+s.dialect.bind(1)+
+		` ORDER BY stream_version`, leadID.String())
+	if err != nil {
+		return nil, fmt.Errorf("read stream %s: %w", leadID, err)
+	}
+	return events, nil
+}
+
+// ReadAll returns up to limit events of the global log after a position, in position order.
+//
+// Paging by position is safe because appends commit in position order (see the package doc):
+// no row with a smaller position can commit after a larger one was visible.
+func (s *Store) ReadAll(ctx context.Context, after int64, limit int, f Filter) ([]domain.Event, error) {
+	where := []string{`"offset" > ` + s.dialect.bind(1)}
+	args := []any{after}
+	if len(f.Types) > 0 {
+		where = append(where, `event_type IN (`+s.dialect.list(len(args)+1, len(f.Types))+`)`)
+		for _, t := range f.Types {
+			args = append(args, string(t))
+		}
+	}
+	if len(f.Sources) > 0 {
+		where = append(where, `source IN (`+s.dialect.list(len(args)+1, len(f.Sources))+`)`)
+		for _, src := range f.Sources {
+			args = append(args, src)
+		}
+	}
+	query := selectEvents + ` WHERE ` + strings.Join(where, " AND ") +
+		` ORDER BY "offset" LIMIT ` + s.dialect.bind(len(args)+1)
+	events, err := s.query(ctx, query, append(args, limit)...)
+	if err != nil {
+		return nil, fmt.Errorf("read log after %d: %w", after, err)
+	}
+	return events, nil
+}
+
+// Head is the position of the newest event, 0 for an empty log.
+func (s *Store) Head(ctx context.Context) (int64, error) {
+	var head sql.NullInt64
+	if err := s.db.QueryRowContext(ctx, `SELECT MAX("offset") FROM `+eventsTable).Scan(&head); err != nil {
+		return 0, fmt.Errorf("read log head: %w", err)
+	}
+	return head.Int64, nil
+}
+
+func (s *Store) query(ctx context.Context, query string, args ...any) ([]domain.Event, error) {
+	rows, err := s.db.QueryContext(ctx, query, args...)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var events []domain.Event
+	for rows.Next() {
+		var (
+			pos               int64
+			id                string
+			payload, metadata []byte
+		)
+		if err := rows.Scan(&pos, &id, &payload, &metadata); err != nil {
+			return nil, fmt.Errorf("scan event: %w", err)
+		}
+		msg := message.NewMessage(id, payload)
+		if err := json.Unmarshal(metadata, &msg.Metadata); err != nil {
+			return nil, fmt.Errorf("metadata of event %s: %w", id, err)
+		}
+		e, err := DecodeMessage(msg)
+		if err != nil {
+			return nil, err
+		}
+		e.Position = pos
+		events = append(events, e)
+	}
+	return events, rows.Err()
+}

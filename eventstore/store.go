@@ -1,0 +1,151 @@
+// Package eventstore is the ledger's log: every accepted webhook as an immutable event, in a SQL
+// table written and read through watermill-sql, on PostgreSQL or on embedded SQLite.
+//
+// One invariant carries the design: appends are serialised by one lock (PostgreSQL: an advisory
+// transaction lock; SQLite: its single writer), and each append transaction carries a whole batch
+// of waiting requests (group commit). Positions are therefore assigned in commit order, so a
+// reader paging by position never skips a row that commits later, and per-lead order holds for
+// watermill's subscriber too, which orders by (transaction id, offset).
+package eventstore
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"log/slog"
+	"strings"
+	"time"
+
+	wsql "github.com/ThreeDotsLabs/watermill-sql/v3/pkg/sql"
+	_ "github.com/lib/pq"  // PostgreSQL driver; watermill-sql's exactly-once tests pass with it
+	_ "modernc.org/sqlite" // pure-Go SQLite driver, no cgo
+)
+
+// Topic is the watermill topic of the log. Stored: never rename.
+const Topic = "events"
+
+// Config configures a Store.
+type Config struct {
+	// URL is "sqlite:PATH" or "postgres://...". Required.
+	URL string
+	// MaxBatch is the most events one append transaction carries. Defaults to 256.
+	MaxBatch int
+	// Logger defaults to slog.Default().
+	Logger *slog.Logger
+}
+
+func (c *Config) setDefaults() {
+	if c.MaxBatch == 0 {
+		c.MaxBatch = 256
+	}
+	if c.Logger == nil {
+		c.Logger = slog.Default()
+	}
+}
+
+// Validate reports every problem of the configuration.
+func (c Config) Validate() error {
+	var errs []error
+	if _, _, err := splitURL(c.URL); err != nil {
+		errs = append(errs, err)
+	}
+	if c.MaxBatch < 1 || c.MaxBatch > 2000 {
+		errs = append(errs, fmt.Errorf("max batch must be between 1 and 2000, got %d", c.MaxBatch))
+	}
+	return errors.Join(errs...)
+}
+
+// Store is the event log.
+type Store struct {
+	db      *sql.DB
+	dialect dialect
+	schema  wsql.SchemaAdapter
+	offsets wsql.OffsetsAdapter
+	log     *slog.Logger
+	writer  *batchWriter
+}
+
+// Open connects to the database named by cfg.URL. It does not create the schema: call Migrate.
+func Open(ctx context.Context, cfg Config) (*Store, error) {
+	cfg.setDefaults()
+	if err := cfg.Validate(); err != nil {
+		return nil, fmt.Errorf("event store config: %w", err)
+	}
+	driver, dsn, _ := splitURL(cfg.URL)
+	db, err := sql.Open(driver, dsn)
+	if err != nil {
+		return nil, fmt.Errorf("open %s database: %w", driver, err)
+	}
+	s := &Store{db: db, log: cfg.Logger}
+	switch driver {
+	case "postgres":
+		s.dialect, s.schema, s.offsets = postgresDialect, newPostgresSchema(), postgresOffsets()
+		db.SetMaxOpenConns(32)
+		db.SetMaxIdleConns(32)
+	default:
+		s.dialect, s.schema, s.offsets = sqliteDialect, sqliteSchema{}, sqliteOffsets{}
+		// One writer at a time is SQLite's rule; WAL lets readers run beside it.
+		db.SetMaxOpenConns(8)
+		db.SetMaxIdleConns(8)
+		db.SetConnMaxIdleTime(0)
+	}
+	if err := s.Ping(ctx); err != nil {
+		_ = db.Close()
+		return nil, err
+	}
+	s.writer = newBatchWriter(s, cfg.MaxBatch)
+	return s, nil
+}
+
+// Ping checks that the database answers.
+func (s *Store) Ping(ctx context.Context) error {
+	ctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+	defer cancel()
+	if err := s.db.PingContext(ctx); err != nil {
+		return fmt.Errorf("ping %s: %w", s.dialect.name, err)
+	}
+	return nil
+}
+
+// Dialect is "postgres" or "sqlite".
+func (s *Store) Dialect() string { return s.dialect.name }
+
+// DB is the underlying database, for read models that keep their tables beside the log.
+func (s *Store) DB() *sql.DB { return s.db }
+
+// Close finishes the appends under way, then closes the database.
+func (s *Store) Close() error {
+	s.writer.close()
+	if err := s.db.Close(); err != nil {
+		return fmt.Errorf("close event store: %w", err)
+	}
+	return nil
+}
+
+// splitURL maps the ledger's database URL to a driver name and its DSN.
+func splitURL(url string) (driver, dsn string, err error) {
+	switch {
+	case strings.HasPrefix(url, "postgres://"), strings.HasPrefix(url, "postgresql://"):
+		return "postgres", url, nil
+	case strings.HasPrefix(url, "sqlite:"):
+		path := strings.TrimPrefix(url, "sqlite:")
+		if path == "" || strings.Contains(path, ":memory:") {
+			return "", "", errors.New("sqlite database needs a file path (an in-memory database is per connection)")
+		}
+		return "sqlite", sqliteDSN(path), nil
+	}
+	return "", "", fmt.Errorf("database URL must start with sqlite: or postgres://")
+}
+
+// sqliteDSN adds the pragmas the log relies on. _txlock=immediate takes the write lock at BEGIN,
+// which is what stops two watermill subscribers of one group reading the same rows.
+func sqliteDSN(path string) string {
+	sep := "?"
+	if strings.Contains(path, "?") {
+		sep = "&"
+	}
+	return "file:" + path + sep + "_txlock=immediate" +
+		"&_pragma=journal_mode(WAL)&_pragma=busy_timeout(60000)" +
+		"&_pragma=synchronous(FULL)&_pragma=foreign_keys(ON)"
+}
