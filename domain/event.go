@@ -48,7 +48,8 @@ type Event struct {
 	Vendor string
 	// ReceivedAt is when the ledger received the webhook.
 	ReceivedAt time.Time
-	// OccurredAt is the vendor's time as sent; it may lack a zone, so it stays a string.
+	// OccurredAt is the vendor's time for the event exactly as sent (it may lack a zone, so it
+	// stays a string), or the time of receipt when the vendor sends none.
 	OccurredAt string
 	Data       LeadData
 	// Raw is the body exactly as received; RawSHA256 is its hex SHA-256.
@@ -64,15 +65,20 @@ type Event struct {
 // NewEvent turns a parsed webhook from a source into an event with a fresh id and a deterministic lead id.
 func NewEvent(source, vendor string, p Parsed, raw []byte, receivedAt time.Time) Event {
 	sum := sha256.Sum256(raw)
+	// Microseconds: what PostgreSQL keeps, so a read returns what was written.
+	receivedAt = receivedAt.UTC().Truncate(time.Microsecond)
+	occurredAt := p.OccurredAt
+	if occurredAt == "" {
+		occurredAt = receivedAt.Format(time.RFC3339Nano)
+	}
 	return Event{
 		ID:         uuid.Must(uuid.NewV7()),
 		Type:       p.Type,
 		LeadID:     LeadID(source, p.LeadKey),
 		Source:     source,
 		Vendor:     vendor,
-		// Microseconds: what PostgreSQL keeps, so a read returns what was written.
-		ReceivedAt: receivedAt.UTC().Truncate(time.Microsecond),
-		OccurredAt: p.OccurredAt,
+		ReceivedAt: receivedAt,
+		OccurredAt: occurredAt,
 		Data:       p.Data,
 		Raw:        raw,
 		RawSHA256:  hex.EncodeToString(sum[:]),

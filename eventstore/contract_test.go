@@ -37,7 +37,7 @@ func TestContract(t *testing.T) {
 	}
 }
 
-func openStore(t *testing.T, url string) *eventstore.Store {
+func openStore(t testing.TB, url string) *eventstore.Store {
 	t.Helper()
 	ctx := context.Background()
 	s, err := eventstore.Open(ctx, eventstore.Config{URL: url})

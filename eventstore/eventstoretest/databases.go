@@ -81,4 +81,3 @@ func redact(dsn string) string {
 	}
 	return u.Redacted()
 }
-

@@ -1,0 +1,149 @@
+// Package config loads the ledger's configuration: a YAML file, then environment overrides for
+// every top-level scalar, with secrets given inline or by naming an environment variable.
+// It is the only place besides cmd/ that reads the environment.
+package config
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"strconv"
+
+	"gopkg.in/yaml.v3"
+)
+
+// Config is the ledger's configuration, with every secret resolved.
+type Config struct {
+	Listen       string  // LEDGER_LISTEN; default 127.0.0.1:8080
+	Database     string  // LEDGER_DATABASE; default sqlite:./data/ledger.db
+	MaxBodyBytes int64   // LEDGER_MAX_BODY_BYTES; default 1 MiB
+	LogLevel     string  // LEDGER_LOG_LEVEL; debug | info | warn | error, default info
+	Tokens       []Token // bearer tokens of the read and admin APIs
+	Sources      []Source
+}
+
+// Role is what a bearer token may do.
+type Role string
+
+// The roles. An operator may do everything an auditor may.
+const (
+	RoleOperator Role = "operator"
+	RoleAuditor  Role = "auditor"
+)
+
+// Token is a named bearer token. Several values allow rotation.
+type Token struct {
+	Name    string
+	Role    Role
+	Secrets []string
+}
+
+// Source is a vendor endpoint: POST /v1/ingest/{ID}.
+type Source struct {
+	ID     string
+	Vendor string // conversica | whatconverts | leadflo | sensei
+	Auth   Auth
+}
+
+// The source authentication types.
+const (
+	AuthBasic            = "basic"
+	AuthHeaderSecret     = "header_secret"
+	AuthURLToken         = "url_token"
+	AuthStandardWebhooks = "standard_webhooks"
+)
+
+// Auth is how a source proves who it is.
+type Auth struct {
+	Type     string
+	Username string // basic
+	Header   string // header_secret
+	// Secrets are the accepted passwords (basic), tokens (url_token) or secrets (header_secret,
+	// standard_webhooks as "whsec_..."); several during a rotation.
+	Secrets []string
+	// SigningKeys are the standard_webhooks secrets decoded from their whsec_ base64 form.
+	SigningKeys [][]byte
+}
+
+const (
+	defaultListen   = "127.0.0.1:8080"
+	defaultDatabase = "sqlite:./data/ledger.db"
+	defaultMaxBody  = 1 << 20
+)
+
+// Load reads the YAML file at path ("" for none: defaults and environment only), applies the
+// LEDGER_* overrides, resolves every *_env secret through getenv, and validates the result.
+func Load(path string, getenv func(string) string) (Config, error) {
+	var f file
+	if path != "" {
+		data, err := os.ReadFile(path)
+		if err != nil {
+			return Config{}, fmt.Errorf("read config: %w", err)
+		}
+		dec := yaml.NewDecoder(bytes.NewReader(data))
+		dec.KnownFields(true) // a misspelt key is an error, not a silently ignored setting
+		if err := dec.Decode(&f); err != nil && !errors.Is(err, io.EOF) {
+			return Config{}, fmt.Errorf("parse config %s: %w", path, err)
+		}
+	}
+	cfg := Config{Listen: defaultListen, Database: defaultDatabase, MaxBodyBytes: defaultMaxBody, LogLevel: "info"}
+	if err := f.applyScalars(&cfg, getenv); err != nil {
+		return Config{}, err
+	}
+	var errs []error
+	for _, t := range f.Tokens {
+		tok, err := t.resolve(getenv)
+		errs = append(errs, err)
+		cfg.Tokens = append(cfg.Tokens, tok)
+	}
+	for _, s := range f.Sources {
+		src, err := s.resolve(getenv)
+		errs = append(errs, err)
+		cfg.Sources = append(cfg.Sources, src)
+	}
+	if err := errors.Join(errs...); err != nil {
+		return Config{}, err
+	}
+	if err := cfg.Validate(); err != nil {
+		return Config{}, fmt.Errorf("invalid config: %w", err)
+	}
+	return cfg, nil
+}
+
+// applyScalars sets the top-level scalars: the file's value, then LEDGER_<KEY> over it.
+func (f file) applyScalars(cfg *Config, getenv func(string) string) error {
+	str := func(dst *string, fromFile, env string) {
+		if fromFile != "" {
+			*dst = fromFile
+		}
+		if v := getenv(env); v != "" {
+			*dst = v
+		}
+	}
+	str(&cfg.Listen, f.Listen, "LEDGER_LISTEN")
+	str(&cfg.Database, f.Database, "LEDGER_DATABASE")
+	str(&cfg.LogLevel, f.LogLevel, "LEDGER_LOG_LEVEL")
+	if f.MaxBodyBytes != 0 {
+		cfg.MaxBodyBytes = f.MaxBodyBytes
+	}
+	if v := getenv("LEDGER_MAX_BODY_BYTES"); v != "" {
+		n, err := strconv.ParseInt(v, 10, 64)
+		if err != nil {
+			return fmt.Errorf("LEDGER_MAX_BODY_BYTES: %q is not an integer", v)
+		}
+		cfg.MaxBodyBytes = n
+	}
+	return nil
+}
+
+// Source returns the source with the given id.
+func (c Config) Source(id string) (Source, bool) {
+	for _, s := range c.Sources {
+		if s.ID == id {
+			return s, true
+		}
+	}
+	return Source{}, false
+}

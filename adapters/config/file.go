@@ -1,0 +1,122 @@
+package config
+
+import (
+	"encoding/base64"
+	"fmt"
+	"strings"
+)
+
+// file is the YAML shape of the configuration, before secrets are resolved.
+type file struct {
+	Listen       string       `yaml:"listen"`
+	Database     string       `yaml:"database"`
+	MaxBodyBytes int64        `yaml:"max_body_bytes"`
+	LogLevel     string       `yaml:"log_level"`
+	Tokens       []fileToken  `yaml:"tokens"`
+	Sources      []fileSource `yaml:"sources"`
+}
+
+type fileToken struct {
+	Name string `yaml:"name"`
+	Role Role   `yaml:"role"`
+	secretRefs `yaml:",inline"`
+}
+
+type fileSource struct {
+	ID     string   `yaml:"id"`
+	Vendor string   `yaml:"vendor"`
+	Auth   fileAuth `yaml:"auth"`
+}
+
+type fileAuth struct {
+	Type       string `yaml:"type"`
+	Username   string `yaml:"username"`
+	Header     string `yaml:"header"`
+	secretRefs `yaml:",inline"`
+}
+
+// secretRefs are the ways a secret may be given: inline or by an environment variable's name,
+// singly or as a list (rotation), under the word the auth type uses for it.
+type secretRefs struct {
+	Password     string   `yaml:"password"`
+	PasswordEnv  string   `yaml:"password_env"`
+	Passwords    []string `yaml:"passwords"`
+	PasswordsEnv []string `yaml:"passwords_env"`
+	Token        string   `yaml:"token"`
+	TokenEnv     string   `yaml:"token_env"`
+	Tokens       []string `yaml:"tokens"`
+	TokensEnv    []string `yaml:"tokens_env"`
+	Secret       string   `yaml:"secret"`
+	SecretEnv    string   `yaml:"secret_env"`
+	Secrets      []string `yaml:"secrets"`
+	SecretsEnv   []string `yaml:"secrets_env"`
+}
+
+// resolve returns every secret given, in order: inline ones first, then those from variables.
+// An unset or empty variable is an error naming it (never its value: there is none).
+func (r secretRefs) resolve(getenv func(string) string) ([]string, error) {
+	var out []string
+	for _, v := range [][]string{{r.Password}, r.Passwords, {r.Token}, r.Tokens, {r.Secret}, r.Secrets} {
+		for _, s := range v {
+			if s != "" {
+				out = append(out, s)
+			}
+		}
+	}
+	var missing []string
+	for _, names := range [][]string{{r.PasswordEnv}, r.PasswordsEnv, {r.TokenEnv}, r.TokensEnv, {r.SecretEnv}, r.SecretsEnv} {
+		for _, name := range names {
+			if name == "" {
+				continue
+			}
+			if v := getenv(name); v != "" {
+				out = append(out, v)
+			} else {
+				missing = append(missing, name)
+			}
+		}
+	}
+	if len(missing) > 0 {
+		return nil, fmt.Errorf("environment variable %s is not set", strings.Join(missing, ", "))
+	}
+	return out, nil
+}
+
+func (t fileToken) resolve(getenv func(string) string) (Token, error) {
+	secrets, err := t.secretRefs.resolve(getenv)
+	if err != nil {
+		return Token{}, fmt.Errorf("token %q: %w", t.Name, err)
+	}
+	return Token{Name: t.Name, Role: t.Role, Secrets: secrets}, nil
+}
+
+func (s fileSource) resolve(getenv func(string) string) (Source, error) {
+	secrets, err := s.Auth.secretRefs.resolve(getenv)
+	if err != nil {
+		return Source{}, fmt.Errorf("source %q: %w", s.ID, err)
+	}
+	auth := Auth{Type: s.Auth.Type, Username: s.Auth.Username, Header: s.Auth.Header, Secrets: secrets}
+	if auth.Type == AuthStandardWebhooks {
+		for i, secret := range secrets {
+			key, err := decodeWebhookSecret(secret)
+			if err != nil {
+				return Source{}, fmt.Errorf("source %q: secret %d: %w", s.ID, i+1, err)
+			}
+			auth.SigningKeys = append(auth.SigningKeys, key)
+		}
+	}
+	return Source{ID: s.ID, Vendor: s.Vendor, Auth: auth}, nil
+}
+
+// decodeWebhookSecret decodes a Standard Webhooks secret, "whsec_" followed by base64.
+func decodeWebhookSecret(secret string) ([]byte, error) {
+	b64, ok := strings.CutPrefix(secret, "whsec_")
+	if !ok {
+		return nil, fmt.Errorf("a standard_webhooks secret must start with whsec_")
+	}
+	key, err := base64.StdEncoding.DecodeString(b64)
+	if err != nil || len(key) == 0 {
+		return nil, fmt.Errorf("a standard_webhooks secret must be whsec_ followed by base64")
+	}
+	return key, nil
+}

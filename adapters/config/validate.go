@@ -1,0 +1,123 @@
+package config
+
+import (
+	"errors"
+	"fmt"
+	"log/slog"
+	"regexp"
+	"strings"
+)
+
+var sourceIDPattern = regexp.MustCompile(`^[a-z0-9][a-z0-9_-]{0,63}$`)
+
+var vendors = map[string]bool{"conversica": true, "whatconverts": true, "leadflo": true, "sensei": true}
+
+// Validate reports every problem of the configuration at once. It never quotes a secret.
+func (c Config) Validate() error {
+	var errs []error
+	add := func(format string, args ...any) { errs = append(errs, fmt.Errorf(format, args...)) }
+	if c.Listen == "" {
+		add("listen is empty")
+	}
+	if !strings.HasPrefix(c.Database, "sqlite:") && !strings.HasPrefix(c.Database, "postgres://") &&
+		!strings.HasPrefix(c.Database, "postgresql://") {
+		add("database must start with sqlite:, postgres:// or postgresql://")
+	}
+	if c.MaxBodyBytes <= 0 {
+		add("max_body_bytes must be positive, got %d", c.MaxBodyBytes)
+	}
+	switch c.LogLevel {
+	case "debug", "info", "warn", "error":
+	default:
+		add("log_level must be debug, info, warn or error, got %q", c.LogLevel)
+	}
+	names := map[string]bool{}
+	for _, t := range c.Tokens {
+		if t.Name == "" || names[t.Name] {
+			add("token names must be present and unique, got %q", t.Name)
+		}
+		names[t.Name] = true
+		if t.Role != RoleOperator && t.Role != RoleAuditor {
+			add("token %q: role must be operator or auditor, got %q", t.Name, t.Role)
+		}
+		if len(t.Secrets) == 0 {
+			add("token %q: no token given (token, token_env, tokens or tokens_env)", t.Name)
+		}
+	}
+	ids := map[string]bool{}
+	for _, s := range c.Sources {
+		if !sourceIDPattern.MatchString(s.ID) || ids[s.ID] {
+			add("source ids must be unique and match %s, got %q", sourceIDPattern, s.ID)
+		}
+		ids[s.ID] = true
+		if !vendors[s.Vendor] {
+			add("source %q: vendor must be conversica, whatconverts, leadflo or sensei, got %q", s.ID, s.Vendor)
+		}
+		if err := s.Auth.validate(); err != nil {
+			add("source %q: %w", s.ID, err)
+		}
+	}
+	return errors.Join(errs...)
+}
+
+func (a Auth) validate() error {
+	switch a.Type {
+	case AuthBasic:
+		if a.Username == "" || len(a.Secrets) == 0 {
+			return errors.New("basic auth needs a username and a password")
+		}
+	case AuthHeaderSecret:
+		if a.Header == "" || len(a.Secrets) == 0 {
+			return errors.New("header_secret auth needs a header and a secret")
+		}
+	case AuthURLToken:
+		if len(a.Secrets) == 0 {
+			return errors.New("url_token auth needs a token")
+		}
+	case AuthStandardWebhooks:
+		if len(a.SigningKeys) == 0 {
+			return errors.New("standard_webhooks auth needs a whsec_ secret")
+		}
+	default:
+		return fmt.Errorf("auth type must be basic, header_secret, url_token or standard_webhooks, got %q", a.Type)
+	}
+	return nil
+}
+
+// LogValue shows the configuration without any secret: ids, types and counts only.
+func (c Config) LogValue() slog.Value {
+	sources := make([]string, len(c.Sources))
+	for i, s := range c.Sources {
+		sources[i] = fmt.Sprintf("%s(%s,%s,%d secrets)", s.ID, s.Vendor, s.Auth.Type, len(s.Auth.Secrets))
+	}
+	tokens := make([]string, len(c.Tokens))
+	for i, t := range c.Tokens {
+		tokens[i] = fmt.Sprintf("%s(%s)", t.Name, t.Role)
+	}
+	return slog.GroupValue(
+		slog.String("listen", c.Listen),
+		slog.String("database", redactDatabase(c.Database)),
+		slog.Int64("max_body_bytes", c.MaxBodyBytes),
+		slog.Any("sources", sources),
+		slog.Any("tokens", tokens),
+	)
+}
+
+// String is LogValue's text, so printing a Config never prints a secret.
+func (c Config) String() string { return c.LogValue().String() }
+
+// redactDatabase hides a password in a database URL.
+func redactDatabase(url string) string {
+	scheme, rest, ok := strings.Cut(url, "://")
+	if !ok {
+		return url
+	}
+	userinfo, host, ok := strings.Cut(rest, "@")
+	if !ok {
+		return url
+	}
+	if user, _, hasPassword := strings.Cut(userinfo, ":"); hasPassword {
+		return scheme + "://" + user + ":xxxxx@" + host
+	}
+	return url
+}

@@ -1,0 +1,45 @@
+package httpapi
+
+import (
+	"net/http"
+	"strings"
+
+	"github.com/leadledger/leadledger/adapters/config"
+)
+
+// requireRole lets a request through only with a bearer token of the given role or above
+// (an operator may do everything an auditor may). No token or a wrong one is 401; a known
+// token without the role is 403.
+func (s *Server) requireRole(role config.Role) func(http.Handler) http.Handler {
+	return func(next http.Handler) http.Handler {
+		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			scheme, token, _ := strings.Cut(r.Header.Get("Authorization"), " ")
+			if !strings.EqualFold(scheme, "Bearer") || token == "" {
+				writeError(w, http.StatusUnauthorized, "Missing bearer token")
+				return
+			}
+			granted, ok := s.roleOf(token)
+			if !ok {
+				writeError(w, http.StatusUnauthorized, "Invalid bearer token")
+				return
+			}
+			if role == config.RoleOperator && granted != config.RoleOperator {
+				writeError(w, http.StatusForbidden, "This call needs an operator token")
+				return
+			}
+			next.ServeHTTP(w, r)
+		})
+	}
+}
+
+// roleOf finds the role of a token, comparing it with every configured token.
+func (s *Server) roleOf(token string) (config.Role, bool) {
+	var role config.Role
+	found := false
+	for _, t := range s.cfg.Tokens {
+		if anySecret(token, t.Secrets) {
+			role, found = t.Role, true
+		}
+	}
+	return role, found
+}

@@ -1,0 +1,100 @@
+package httpapi
+
+import (
+	"net/http"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/google/uuid"
+
+	"github.com/leadledger/leadledger/domain"
+	"github.com/leadledger/leadledger/eventstore"
+)
+
+// eventJSON is an event as the read API shows it: the normalised data, and the body exactly as
+// received with its SHA-256, so anyone can check what was stored.
+type eventJSON struct {
+	ID         uuid.UUID       `json:"id"`
+	Position   int64           `json:"position"`
+	Version    int64           `json:"version"`
+	Type       string          `json:"type"`
+	LeadID     uuid.UUID       `json:"lead_id"`
+	Source     string          `json:"source"`
+	Vendor     string          `json:"vendor"`
+	ReceivedAt time.Time       `json:"received_at"`
+	OccurredAt string          `json:"occurred_at"`
+	Data       domain.LeadData `json:"data"`
+	Raw        string          `json:"raw"`
+	RawSHA256  string          `json:"raw_sha256"`
+}
+
+func toEventJSON(e domain.Event) eventJSON {
+	return eventJSON{
+		ID: e.ID, Position: e.Position, Version: e.Version, Type: string(e.Type), LeadID: e.LeadID,
+		Source: e.Source, Vendor: e.Vendor, ReceivedAt: e.ReceivedAt, OccurredAt: e.OccurredAt,
+		Data: e.Data, Raw: string(e.Raw), RawSHA256: e.RawSHA256,
+	}
+}
+
+const (
+	defaultLimit = 100
+	maxLimit     = 1000
+)
+
+// listEvents is GET /v1/events?after=&limit=&type=&source=: the global log in position order.
+func (s *Server) listEvents(w http.ResponseWriter, r *http.Request) {
+	q := r.URL.Query()
+	after, err := intParam(q.Get("after"), 0)
+	if err != nil || after < 0 {
+		writeError(w, http.StatusBadRequest, "Invalid after: must be a position, an integer >= 0")
+		return
+	}
+	limit, err := intParam(q.Get("limit"), defaultLimit)
+	if err != nil || limit < 1 || limit > maxLimit {
+		writeError(w, http.StatusBadRequest, "Invalid limit: must be an integer from 1 to 1000")
+		return
+	}
+	var f eventstore.Filter
+	for _, t := range splitList(q["type"]) {
+		if !domain.EventType(t).Valid() {
+			writeError(w, http.StatusBadRequest, "Invalid type: "+strconv.Quote(t)+" is not an event type")
+			return
+		}
+		f.Types = append(f.Types, domain.EventType(t))
+	}
+	f.Sources = splitList(q["source"])
+	events, err := s.log.ReadAll(r.Context(), after, int(limit), f)
+	if err != nil {
+		s.cfg.Logger.Error("read log", "err", err)
+		writeError(w, http.StatusInternalServerError, "Could not read the log")
+		return
+	}
+	out := make([]eventJSON, len(events))
+	next := after
+	for i, e := range events {
+		out[i] = toEventJSON(e)
+		next = e.Position
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"events": out, "next_after": next})
+}
+
+func intParam(v string, def int64) (int64, error) {
+	if v == "" {
+		return def, nil
+	}
+	return strconv.ParseInt(v, 10, 64)
+}
+
+// splitList accepts both ?type=a&type=b and ?type=a,b.
+func splitList(values []string) []string {
+	var out []string
+	for _, v := range values {
+		for _, part := range strings.Split(v, ",") {
+			if part = strings.TrimSpace(part); part != "" {
+				out = append(out, part)
+			}
+		}
+	}
+	return out
+}

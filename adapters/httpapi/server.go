@@ -1,0 +1,126 @@
+// Package httpapi is the ledger's HTTP face: vendor ingest, the read API, health and metrics.
+// Handlers authenticate, decode and validate, then call the event log; they hold no state.
+package httpapi
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"time"
+
+	"github.com/gorilla/mux"
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+
+	"github.com/leadledger/leadledger/adapters/config"
+	"github.com/leadledger/leadledger/domain"
+	"github.com/leadledger/leadledger/eventstore"
+)
+
+// EventLog is what the HTTP layer needs of the event store.
+type EventLog interface {
+	Append(ctx context.Context, events ...domain.Event) ([]domain.Event, error)
+	ReadAll(ctx context.Context, after int64, limit int, f eventstore.Filter) ([]domain.Event, error)
+	RecordRejection(ctx context.Context, r domain.RejectedWebhook) error
+	Ping(ctx context.Context) error
+}
+
+// Config configures a Server.
+type Config struct {
+	Sources []config.Source
+	Tokens  []config.Token
+	// MaxBodyBytes caps an ingest body; larger bodies get 413. Must be positive.
+	MaxBodyBytes int64
+	// AppendTimeout bounds the wait for a commit, below LeadFloAgent's 5 s deadline. Defaults to 4s.
+	AppendTimeout time.Duration
+	// Logger defaults to slog.Default().
+	Logger *slog.Logger
+	// Registry receives the HTTP metrics and is served on /metrics. Defaults to a new registry.
+	Registry *prometheus.Registry
+	// Now defaults to time.Now; tests set it to check timestamp tolerance.
+	Now func() time.Time
+}
+
+func (c *Config) setDefaults() {
+	if c.AppendTimeout == 0 {
+		c.AppendTimeout = 4 * time.Second
+	}
+	if c.Logger == nil {
+		c.Logger = slog.Default()
+	}
+	if c.Registry == nil {
+		c.Registry = prometheus.NewRegistry()
+	}
+	if c.Now == nil {
+		c.Now = time.Now
+	}
+}
+
+// Server serves the ledger's HTTP API.
+type Server struct {
+	cfg     Config
+	log     EventLog
+	sources map[string]config.Source
+	metrics *metrics
+	handler http.Handler
+}
+
+// New builds the server and its routes.
+func New(cfg Config, log EventLog) (*Server, error) {
+	cfg.setDefaults()
+	if log == nil {
+		return nil, errors.New("httpapi: event log is nil")
+	}
+	if cfg.MaxBodyBytes <= 0 {
+		return nil, fmt.Errorf("httpapi: max body bytes must be positive, got %d", cfg.MaxBodyBytes)
+	}
+	s := &Server{cfg: cfg, log: log, sources: map[string]config.Source{}}
+	for _, src := range cfg.Sources {
+		s.sources[src.ID] = src
+	}
+	m, err := newMetrics(cfg.Registry)
+	if err != nil {
+		return nil, err
+	}
+	s.metrics = m
+	s.handler = s.routes()
+	return s, nil
+}
+
+// ServeHTTP makes the server an http.Handler.
+func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) { s.handler.ServeHTTP(w, r) }
+
+func (s *Server) routes() http.Handler {
+	r := mux.NewRouter()
+	r.HandleFunc("/healthz", s.healthz).Methods(http.MethodGet)
+	r.HandleFunc("/readyz", s.readyz).Methods(http.MethodGet)
+	r.Handle("/metrics", promhttp.HandlerFor(s.cfg.Registry, promhttp.HandlerOpts{})).Methods(http.MethodGet)
+	r.HandleFunc("/v1/ingest/{source}", s.ingest).Methods(http.MethodPost)
+
+	read := r.PathPrefix("/v1").Subrouter()
+	read.Use(s.requireRole(config.RoleAuditor))
+	read.HandleFunc("/events", s.listEvents).Methods(http.MethodGet)
+
+	r.NotFoundHandler = http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+		writeError(w, http.StatusNotFound, "Not found")
+	})
+	r.MethodNotAllowedHandler = http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+		writeError(w, http.StatusMethodNotAllowed, "Method not allowed")
+	})
+	return s.accessLog(r)
+}
+
+func (s *Server) healthz(w http.ResponseWriter, _ *http.Request) {
+	writeJSON(w, http.StatusOK, map[string]string{"status": "ok"})
+}
+
+func (s *Server) readyz(w http.ResponseWriter, r *http.Request) {
+	if err := s.log.Ping(r.Context()); err != nil {
+		s.cfg.Logger.Warn("not ready", "err", err)
+		writeError(w, http.StatusServiceUnavailable, "Database unreachable")
+		return
+	}
+	writeJSON(w, http.StatusOK, map[string]string{"status": "ready"})
+}

@@ -1,0 +1,44 @@
+// Command leadledger receives lead webhooks and keeps every one of them as an immutable event.
+//
+//	leadledger serve   [--config FILE]   run the server (migrates the schema first)
+//	leadledger migrate [--config FILE]   create or upgrade the schema, idempotent
+//	leadledger version
+package main
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"syscall"
+)
+
+// version is set at build time with -ldflags "-X main.version=...".
+var version = "dev"
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, syscall.SIGINT)
+	defer stop()
+	if err := run(ctx, os.Args[1:], os.Getenv, os.Stdout); err != nil {
+		fmt.Fprintln(os.Stderr, "leadledger:", err)
+		os.Exit(1)
+	}
+}
+
+func run(ctx context.Context, args []string, getenv func(string) string, stdout io.Writer) error {
+	if len(args) == 0 {
+		return fmt.Errorf("usage: leadledger serve|migrate|version [--config FILE]")
+	}
+	switch cmd, rest := args[0], args[1:]; cmd {
+	case "serve":
+		return serve(ctx, rest, getenv)
+	case "migrate":
+		return migrate(ctx, rest, getenv)
+	case "version":
+		_, err := fmt.Fprintln(stdout, "leadledger", version)
+		return err
+	default:
+		return fmt.Errorf("unknown command %q: usage: leadledger serve|migrate|version [--config FILE]", cmd)
+	}
+}

@@ -1,0 +1,271 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/leadledger/leadledger/eventstore/eventstoretest"
+)
+
+// These tests run the real binary as a separate process, because what they check (kill -9,
+// SIGTERM) happens to processes.
+
+var (
+	buildOnce sync.Once
+	binPath   string
+	buildErr  error
+)
+
+func binary(t *testing.T) string {
+	t.Helper()
+	buildOnce.Do(func() {
+		dir, err := os.MkdirTemp("", "leadledger-bin")
+		if err != nil {
+			buildErr = err
+			return
+		}
+		binPath = filepath.Join(dir, "leadledger")
+		out, err := exec.Command("go", "build", "-o", binPath, ".").CombinedOutput()
+		if err != nil {
+			buildErr = fmt.Errorf("go build: %v\n%s", err, out)
+		}
+	})
+	if buildErr != nil {
+		t.Fatal(buildErr)
+	}
+	return binPath
+}
+
+const (
+	testSecret   = "process-test-leadflo-secret"
+	testOperator = "process-test-operator-token"
+)
+
+// server is one run of the binary.
+type server struct {
+	cmd  *exec.Cmd
+	url  string
+	logs *bytes.Buffer
+}
+
+func freeAddr(t *testing.T) string {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	return ln.Addr().String()
+}
+
+func writeConfig(t *testing.T, dir, addr, database string) string {
+	t.Helper()
+	cfg := fmt.Sprintf(`listen: %s
+database: "%s"
+tokens:
+  - {name: ops, role: operator, token_env: TEST_OPERATOR_TOKEN}
+sources:
+  - id: leadflo
+    vendor: leadflo
+    auth: {type: header_secret, header: X-Webhook-Secret, secret_env: TEST_LEADFLO_SECRET}
+`, addr, database)
+	path := filepath.Join(dir, "ledger.yaml")
+	if err := os.WriteFile(path, []byte(cfg), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return path
+}
+
+func start(t *testing.T, cfgPath, addr string) *server {
+	t.Helper()
+	s := &server{url: "http://" + addr, logs: &bytes.Buffer{}}
+	s.cmd = exec.Command(binary(t), "serve", "--config", cfgPath)
+	s.cmd.Env = append(os.Environ(), "TEST_OPERATOR_TOKEN="+testOperator, "TEST_LEADFLO_SECRET="+testSecret)
+	s.cmd.Stderr = s.logs
+	if err := s.cmd.Start(); err != nil {
+		t.Fatalf("start server: %v", err)
+	}
+	deadline := time.Now().Add(20 * time.Second)
+	for time.Now().Before(deadline) {
+		if resp, err := http.Get(s.url + "/readyz"); err == nil {
+			resp.Body.Close()
+			if resp.StatusCode == 200 {
+				return s
+			}
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	_ = s.cmd.Process.Kill()
+	t.Fatalf("server did not become ready:\n%s", s.logs)
+	return nil
+}
+
+// load posts webhooks from several senders until stop is closed, returning the acked event ids.
+func load(url string, stop <-chan struct{}) []string {
+	var mu sync.Mutex
+	var acked []string
+	var wg sync.WaitGroup
+	client := &http.Client{Timeout: 5 * time.Second}
+	for w := 0; w < 16; w++ {
+		wg.Add(1)
+		go func(w int) {
+			defer wg.Done()
+			for i := 0; ; i++ {
+				select {
+				case <-stop:
+					return
+				default:
+				}
+				body := fmt.Sprintf(`{"event":"visitor_created","timestamp":"2025-03-01T14:22:00.000Z","websiteId":"w","data":{"visitor":{"id":"vis_%d","email":"v%d@example.com","seq":%d}}}`, i%50, w, i)
+				req, _ := http.NewRequest(http.MethodPost, url+"/v1/ingest/leadflo", strings.NewReader(body))
+				req.Header.Set("X-Webhook-Secret", testSecret)
+				resp, err := client.Do(req)
+				if err != nil {
+					time.Sleep(10 * time.Millisecond) // the server is down: keep trying until told to stop
+					continue
+				}
+				var reply struct {
+					EventID string `json:"event_id"`
+				}
+				_ = json.NewDecoder(resp.Body).Decode(&reply)
+				resp.Body.Close()
+				if resp.StatusCode == http.StatusOK {
+					mu.Lock()
+					acked = append(acked, reply.EventID)
+					mu.Unlock()
+				}
+			}
+		}(w)
+	}
+	wg.Wait()
+	return acked
+}
+
+// storedEvents pages through /v1/events, checking every raw body against its digest.
+func storedEvents(t *testing.T, url string) map[string]bool {
+	t.Helper()
+	ids := map[string]bool{}
+	for after := int64(0); ; {
+		req, _ := http.NewRequest(http.MethodGet, fmt.Sprintf("%s/v1/events?after=%d&limit=1000", url, after), nil)
+		req.Header.Set("Authorization", "Bearer "+testOperator)
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatalf("read events: %v", err)
+		}
+		var page struct {
+			Events []struct {
+				ID        string `json:"id"`
+				Raw       string `json:"raw"`
+				RawSHA256 string `json:"raw_sha256"`
+			} `json:"events"`
+			NextAfter int64 `json:"next_after"`
+		}
+		data, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if err := json.Unmarshal(data, &page); err != nil {
+			t.Fatalf("events page: %v: %s", err, data)
+		}
+		if len(page.Events) == 0 {
+			return ids
+		}
+		for _, e := range page.Events {
+			sum := sha256.Sum256([]byte(e.Raw))
+			if hex.EncodeToString(sum[:]) != e.RawSHA256 {
+				t.Fatalf("event %s: raw body does not match its sha256 after the crash", e.ID)
+			}
+			ids[e.ID] = true
+		}
+		after = page.NextAfter
+	}
+}
+
+func TestKill9LosesNoAcknowledgedEvent(t *testing.T) {
+	for _, backend := range eventstoretest.Backends {
+		t.Run(backend, func(t *testing.T) {
+			dir, addr := t.TempDir(), freeAddr(t)
+			cfg := writeConfig(t, dir, addr, eventstoretest.URL(t, backend))
+			srv := start(t, cfg, addr)
+			stop := make(chan struct{})
+			done := make(chan []string)
+			go func() { done <- load(srv.url, stop) }()
+			time.Sleep(1500 * time.Millisecond)
+			if err := srv.cmd.Process.Signal(syscall.SIGKILL); err != nil {
+				t.Fatalf("kill -9: %v", err)
+			}
+			_ = srv.cmd.Wait()
+			close(stop)
+			acked := <-done
+			if len(acked) < 100 {
+				t.Fatalf("only %d webhooks acknowledged before the kill; the test needs load", len(acked))
+			}
+			srv = start(t, cfg, addr)
+			defer func() { _ = srv.cmd.Process.Kill(); _ = srv.cmd.Wait() }()
+			stored := storedEvents(t, srv.url)
+			for _, id := range acked {
+				if !stored[id] {
+					t.Fatalf("event %s was acknowledged before kill -9 and is gone after restart", id)
+				}
+			}
+			t.Logf("%s: %d acknowledged before kill -9, %d stored, none lost", backend, len(acked), len(stored))
+		})
+	}
+}
+
+func TestSIGTERMDrainsAndExitsZero(t *testing.T) {
+	dir, addr := t.TempDir(), freeAddr(t)
+	cfg := writeConfig(t, dir, addr, eventstoretest.URL(t, "sqlite"))
+	srv := start(t, cfg, addr)
+	stop := make(chan struct{})
+	done := make(chan []string)
+	go func() { done <- load(srv.url, stop) }()
+	time.Sleep(500 * time.Millisecond)
+	if err := srv.cmd.Process.Signal(syscall.SIGTERM); err != nil {
+		t.Fatalf("SIGTERM: %v", err)
+	}
+	err := srv.cmd.Wait()
+	close(stop)
+	acked := <-done
+	if err != nil {
+		t.Fatalf("exit after SIGTERM: %v, want 0\n%s", err, srv.logs)
+	}
+	srv = start(t, cfg, addr)
+	defer func() { _ = srv.cmd.Process.Kill(); _ = srv.cmd.Wait() }()
+	stored := storedEvents(t, srv.url)
+	for _, id := range acked {
+		if !stored[id] {
+			t.Fatalf("event %s acknowledged during drain is gone", id)
+		}
+	}
+}
+
+func TestMissingSecretVariableIsAStartupError(t *testing.T) {
+	dir := t.TempDir()
+	cfg := writeConfig(t, dir, freeAddr(t), eventstoretest.SQLiteURL(t))
+	env := map[string]string{"TEST_OPERATOR_TOKEN": testOperator} // TEST_LEADFLO_SECRET unset
+	err := run(context.Background(), []string{"serve", "--config", cfg}, func(k string) string { return env[k] }, io.Discard)
+	if err == nil || !strings.Contains(err.Error(), "TEST_LEADFLO_SECRET") {
+		t.Fatalf("serve without the secret's variable: err = %v, want one naming TEST_LEADFLO_SECRET", err)
+	}
+}
+
+func TestVersion(t *testing.T) {
+	var out bytes.Buffer
+	if err := run(context.Background(), []string{"version"}, os.Getenv, &out); err != nil || !strings.HasPrefix(out.String(), "leadledger ") {
+		t.Fatalf("version: %q, %v", out.String(), err)
+	}
+}

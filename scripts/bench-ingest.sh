@@ -1,0 +1,43 @@
+#!/usr/bin/env bash
+# Durable ingest throughput and latency at 32 concurrent senders, on PostgreSQL and on SQLite,
+# with the server's peak RSS. Everything runs on loopback and stops by itself.
+#   scripts/bench-ingest.sh [seconds] [senders]
+set -euo pipefail
+cd "$(dirname "$0")/.."
+secs=${1:-15}
+senders=${2:-32}
+work=$(mktemp -d)
+trap 'kill $(jobs -p) 2>/dev/null || true; rm -rf "$work"' EXIT
+
+pg=$(scripts/ensure-postgres.sh)
+go build -o "$work/leadledger" ./cmd/leadledger
+go build -o "$work/loadgen" ./scripts/loadgen
+
+# A fresh PostgreSQL schema for the run, dropped afterwards.
+schema=bench_$$
+psql "$pg" -qc "CREATE SCHEMA $schema" >/dev/null
+trap 'kill $(jobs -p) 2>/dev/null || true; psql "$pg" -qc "DROP SCHEMA IF EXISTS '$schema' CASCADE" >/dev/null; rm -rf "$work"' EXIT
+sep='?'; [[ $pg == *\?* ]] && sep='&'
+
+run() {
+  local name=$1 database=$2
+  cat >"$work/$name.yaml" <<YAML
+listen: 127.0.0.1:18089
+database: "$database"
+log_level: warn
+sources:
+  - {id: leadflo, vendor: leadflo, auth: {type: header_secret, header: X-Webhook-Secret, secret: bench-secret}}
+YAML
+  "$work/leadledger" serve --config "$work/$name.yaml" 2>"$work/$name.log" &
+  local pid=$!
+  for _ in $(seq 1 100); do curl -sf http://127.0.0.1:18089/readyz >/dev/null && break; sleep 0.1; done
+  "$work/loadgen" -url http://127.0.0.1:18089 -secret bench-secret -c "$senders" -d 3s >/dev/null # warm-up
+  printf '%-9s ' "$name"
+  "$work/loadgen" -url http://127.0.0.1:18089 -secret bench-secret -c "$senders" -d "${secs}s"
+  printf '%-9s peak RSS %s\n' "$name" "$(awk '/VmHWM/ {printf "%.0f MB", $2/1024}' /proc/$pid/status)"
+  kill -TERM $pid; wait $pid
+}
+
+echo "durable ingest, $senders senders, ${secs}s, $(nproc) cores"
+run postgres "$pg${sep}search_path=$schema"
+run sqlite "sqlite:$work/ledger.db"

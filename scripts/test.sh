@@ -1,0 +1,26 @@
+#!/usr/bin/env bash
+# The whole test suite, as CI runs it: formatting, vet, staticcheck, the domain's purity, and
+# every Go test with the race detector against a real PostgreSQL and real SQLite files.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+LEDGER_TEST_POSTGRES=$(scripts/ensure-postgres.sh)
+export LEDGER_TEST_POSTGRES
+
+echo "== gofmt"
+unformatted=$(gofmt -l $(git ls-files '*.go' 2>/dev/null || find . -name '*.go'))
+if [ -n "$unformatted" ]; then echo "not gofmt-formatted:"; echo "$unformatted"; exit 1; fi
+
+echo "== go vet"
+go vet ./...
+
+echo "== staticcheck"
+go tool staticcheck ./...
+
+echo "== domain imports only the standard library and google/uuid"
+scripts/check-domain-deps.sh
+
+echo "== go test -race"
+go test -race -count=1 -timeout 15m ./... 2>&1 | tee /tmp/leadledger-test.$$.log
+grep -q '^ok' /tmp/leadledger-test.$$.log
+rm -f /tmp/leadledger-test.$$.log
