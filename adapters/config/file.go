@@ -17,8 +17,8 @@ type file struct {
 }
 
 type fileToken struct {
-	Name string `yaml:"name"`
-	Role Role   `yaml:"role"`
+	Name       string `yaml:"name"`
+	Role       Role   `yaml:"role"`
 	secretRefs `yaml:",inline"`
 }
 

@@ -57,4 +57,3 @@ func TestReadEvents(t *testing.T) {
 		t.Fatalf("type filter: %v", none)
 	}
 }
-

@@ -43,4 +43,6 @@ func FuzzLeadFlo(f *testing.F) {
 	fuzzParser(f, "leadflo", "leadflo-visitor-created.json", "leadflo-conversation-ended.json")
 }
 
-func FuzzSensei(f *testing.F) { fuzzParser(f, "sensei", "sensei-lead-created.json", "sensei-flat.json") }
+func FuzzSensei(f *testing.F) {
+	fuzzParser(f, "sensei", "sensei-lead-created.json", "sensei-flat.json")
+}
