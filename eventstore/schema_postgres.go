@@ -19,10 +19,12 @@ const (
 // given this adapter reads the log.
 type postgresSchema struct {
 	wsql.DefaultPostgreSQLSchema
+	// positions are offsets reserved for messages by uuid; the others get the column default.
+	positions map[string]int64
 }
 
 func newPostgresSchema() postgresSchema {
-	return postgresSchema{wsql.DefaultPostgreSQLSchema{
+	return postgresSchema{DefaultPostgreSQLSchema: wsql.DefaultPostgreSQLSchema{
 		GenerateMessagesTableName: func(string) string { return eventsTable },
 		// The vendor's body, byte for byte: BYTEA, because PostgreSQL's JSON type would
 		// reject some bodies Go accepts (lone surrogate escapes) and fail a whole batch.
@@ -53,7 +55,6 @@ func (s postgresSchema) SchemaInitializingQueries(topic string) []wsql.Query {
 		`CREATE UNIQUE INDEX IF NOT EXISTS ledger_events_uuid ON ` + eventsTable + ` (uuid)`,
 		`CREATE UNIQUE INDEX IF NOT EXISTS ledger_events_stream ON ` + eventsTable + ` (stream_id, stream_version)`,
 		`CREATE UNIQUE INDEX IF NOT EXISTS ledger_events_offset ON ` + eventsTable + ` ("offset")`,
-		`CREATE INDEX IF NOT EXISTS ledger_events_received ON ` + eventsTable + ` (received_at)`,
 	} {
 		queries = append(queries, wsql.Query{Query: q})
 	}
@@ -72,12 +73,17 @@ func (s postgresSchema) InsertQuery(topic string, msgs message.Messages) (wsql.Q
 		if i > 0 {
 			values.WriteByte(',')
 		}
+		offset := "DEFAULT"
+		if pos, ok := s.positions[msg.UUID]; ok {
+			margs = append(margs, pos)
+			offset = fmt.Sprintf("$%d", len(args)+len(margs))
+		}
 		n := len(args)
-		fmt.Fprintf(&values, "($%d,$%d,$%d,pg_current_xact_id(),$%d,$%d,$%d,$%d,$%d,$%d,$%d,$%d)",
-			n+1, n+2, n+3, n+4, n+5, n+6, n+7, n+8, n+9, n+10, n+11)
+		fmt.Fprintf(&values, "(%s,$%d,$%d,$%d,pg_current_xact_id(),$%d,$%d,$%d,$%d,$%d,$%d,$%d,$%d)",
+			offset, n+1, n+2, n+3, n+4, n+5, n+6, n+7, n+8, n+9, n+10, n+11)
 		args = append(args, margs...)
 	}
-	query := `INSERT INTO ` + eventsTable + ` (uuid, payload, metadata, transaction_id, ` + extraColumns +
+	query := `INSERT INTO ` + eventsTable + ` ("offset", uuid, payload, metadata, transaction_id, ` + extraColumns +
 		`) VALUES ` + values.String()
 	return wsql.Query{Query: query, Args: args}, nil
 }

@@ -36,7 +36,6 @@ func (sqliteSchema) SchemaInitializingQueries(string) []wsql.Query {
 			raw_sha256 TEXT NOT NULL,
 			UNIQUE (stream_id, stream_version)
 		)`},
-		{Query: `CREATE INDEX IF NOT EXISTS ledger_events_received ON ` + eventsTable + ` (received_at)`},
 	}
 }
 

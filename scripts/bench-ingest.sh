@@ -16,7 +16,7 @@ go build -o "$work/loadgen" ./scripts/loadgen
 # A fresh PostgreSQL schema for the run, dropped afterwards.
 schema=bench_$$
 psql "$pg" -qc "CREATE SCHEMA $schema" >/dev/null
-trap 'kill $(jobs -p) 2>/dev/null || true; psql "$pg" -qc "DROP SCHEMA IF EXISTS '$schema' CASCADE" >/dev/null; rm -rf "$work"' EXIT
+trap 'kill $(jobs -p) 2>/dev/null || true; psql "$pg" -qc "SET client_min_messages=warning; DROP SCHEMA IF EXISTS '$schema' CASCADE" >/dev/null; rm -rf "$work"' EXIT
 sep='?'; [[ $pg == *\?* ]] && sep='&'
 
 run() {

@@ -1,0 +1,185 @@
+package eventstore
+
+import (
+	"context"
+	"database/sql"
+	"database/sql/driver"
+	"fmt"
+	"slices"
+	"strconv"
+	"strings"
+
+	wsql "github.com/ThreeDotsLabs/watermill-sql/v3/pkg/sql"
+	"github.com/google/uuid"
+)
+
+// appendSession is one open append transaction that holds the append lock. It is what
+// watermill's publisher writes through.
+type appendSession interface {
+	wsql.ContextExecutor
+	commit() error
+	rollback()
+}
+
+// appendStart is what an append transaction knows once it holds the append lock.
+type appendStart struct {
+	session  appendSession
+	versions map[uuid.UUID]int64 // the current version of each lead of the batch
+	// positions are reserved for the batch's events, in order; nil when the database assigns
+	// them on insert.
+	positions []int64
+}
+
+// beginAppend opens an append transaction for n events, takes the append lock and reads the
+// current stream version of each lead. The versions are read after the lock is granted, so
+// they cannot change before commit.
+func (s *Store) beginAppend(ctx context.Context, leads []uuid.UUID, n int) (appendStart, error) {
+	if s.dialect.name == "postgres" {
+		return s.beginPostgresAppend(ctx, leads, n)
+	}
+	tx, err := s.db.BeginTx(ctx, nil) // BEGIN IMMEDIATE: SQLite's write lock is the append lock
+	if err != nil {
+		return appendStart{}, fmt.Errorf("begin append: %w", err)
+	}
+	args := make([]any, len(leads))
+	for i, id := range leads {
+		args[i] = id.String()
+	}
+	rows, err := tx.QueryContext(ctx, `SELECT stream_id, MAX(stream_version) FROM `+eventsTable+
+		` WHERE stream_id IN (`+s.dialect.list(1, len(leads))+`) GROUP BY stream_id`, args...)
+	if err != nil {
+		_ = tx.Rollback()
+		return appendStart{}, fmt.Errorf("read stream versions: %w", err)
+	}
+	versions, err := scanVersions(rows)
+	if err != nil {
+		_ = tx.Rollback()
+		return appendStart{}, err
+	}
+	return appendStart{session: txSession{tx}, versions: versions}, nil
+}
+
+// beginPostgresAppend does BEGIN, the advisory lock, the version read and the reservation of
+// the batch's positions in one round trip: appends are serialised, so every round trip inside
+// the lock is paid by every waiting webhook. A multi-statement simple query gives each
+// statement its own snapshot, so the version read sees everything committed before the lock
+// was granted. Its only inputs are UUIDs (formatted by uuid.UUID.String) and a count, so
+// inlining them is safe.
+func (s *Store) beginPostgresAppend(ctx context.Context, leads []uuid.UUID, n int) (appendStart, error) {
+	conn, err := s.db.Conn(ctx)
+	if err != nil {
+		return appendStart{}, fmt.Errorf("append connection: %w", err)
+	}
+	quoted := make([]string, len(leads))
+	for i, id := range leads {
+		quoted[i] = "'" + id.String() + "'"
+	}
+	rows, err := conn.QueryContext(ctx, "BEGIN; "+postgresDialect.lockAppends+"; "+
+		`SELECT stream_id::text, MAX(stream_version) FROM `+eventsTable+
+		` WHERE stream_id IN (`+strings.Join(quoted, ",")+`) GROUP BY stream_id; `+
+		`SELECT nextval(pg_get_serial_sequence('`+eventsTable+`', 'offset')) FROM generate_series(1, `+strconv.Itoa(n)+`)`)
+	if err != nil {
+		discard(conn)
+		return appendStart{}, fmt.Errorf("begin append: %w", err)
+	}
+	defer rows.Close()
+	start := appendStart{session: connSession{conn}, versions: map[uuid.UUID]int64{}}
+	err = readResultSets(rows,
+		func() error { return nil }, // the lock's single empty row
+		func() error {
+			var id uuid.UUID
+			var version int64
+			err := rows.Scan(&id, &version)
+			start.versions[id] = version
+			return err
+		},
+		func() error {
+			var pos int64
+			err := rows.Scan(&pos)
+			start.positions = append(start.positions, pos)
+			return err
+		})
+	if err == nil && len(start.positions) != n {
+		err = fmt.Errorf("reserved %d positions for %d events", len(start.positions), n)
+	}
+	if err != nil {
+		discard(conn)
+		return appendStart{}, fmt.Errorf("begin append: %w", err)
+	}
+	slices.Sort(start.positions) // nextval grows; sorting just makes the order explicit
+	return start, nil
+}
+
+// readResultSets reads the result sets of a multi-statement query, one row function each.
+func readResultSets(rows *sql.Rows, readRow ...func() error) error {
+	for i, read := range readRow {
+		if i > 0 && !rows.NextResultSet() {
+			return fmt.Errorf("result set %d missing: %v", i+1, rows.Err())
+		}
+		for rows.Next() {
+			if err := read(); err != nil {
+				return fmt.Errorf("result set %d: %w", i+1, err)
+			}
+		}
+	}
+	return rows.Err()
+}
+
+func scanVersions(rows *sql.Rows) (map[uuid.UUID]int64, error) {
+	defer rows.Close()
+	versions := map[uuid.UUID]int64{}
+	for rows.Next() {
+		var id string
+		var version int64
+		if err := rows.Scan(&id, &version); err != nil {
+			return nil, fmt.Errorf("scan stream version: %w", err)
+		}
+		leadID, err := uuid.Parse(id)
+		if err != nil {
+			return nil, fmt.Errorf("stream id %q: %w", id, err)
+		}
+		versions[leadID] = version
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("read stream versions: %w", err)
+	}
+	return versions, nil
+}
+
+type txSession struct{ *sql.Tx }
+
+func (t txSession) commit() error { return t.Commit() }
+func (t txSession) rollback()     { _ = t.Rollback() }
+
+// connSession is a transaction opened by hand on one connection (database/sql's Tx cannot
+// share BEGIN's round trip). Any failure discards the connection rather than return it to the
+// pool in an unknown transaction state.
+type connSession struct{ *sql.Conn }
+
+func (c connSession) Exec(query string, args ...any) (sql.Result, error) {
+	return c.ExecContext(context.Background(), query, args...)
+}
+
+func (c connSession) Query(query string, args ...any) (*sql.Rows, error) {
+	return c.QueryContext(context.Background(), query, args...)
+}
+
+func (c connSession) QueryRow(query string, args ...any) *sql.Row {
+	return c.QueryRowContext(context.Background(), query, args...)
+}
+
+func (c connSession) commit() error {
+	if _, err := c.ExecContext(context.Background(), "COMMIT"); err != nil {
+		discard(c.Conn)
+		return err
+	}
+	return c.Close()
+}
+
+func (c connSession) rollback() { discard(c.Conn) }
+
+// discard closes the connection for good: the server rolls back whatever it had open.
+func discard(conn *sql.Conn) {
+	_ = conn.Raw(func(any) error { return driver.ErrBadConn })
+	_ = conn.Close()
+}
