@@ -20,6 +20,13 @@ go tool staticcheck ./...
 echo "== domain imports only the standard library and google/uuid"
 scripts/check-domain-deps.sh
 
+if command -v docker-compose >/dev/null; then
+  echo "== docker-compose config"
+  docker-compose config -q
+else
+  echo "== docker-compose config: skipped, docker-compose is not installed (apt-get install docker-compose)"
+fi
+
 echo "== go test -race"
 go test -race -count=1 -timeout 15m ./... 2>&1 | tee /tmp/leadledger-test.$$.log
 grep -q '^ok' /tmp/leadledger-test.$$.log
