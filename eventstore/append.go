@@ -49,14 +49,16 @@ func (s *Store) Append(ctx context.Context, events ...domain.Event) ([]domain.Ev
 }
 
 // appendTx assigns versions and writes the batch's events through watermill's publisher.
+// It works on copies and fills in the requests' events only once committed, so a batch that
+// fails can be retried from the versions its callers asked for.
 func (s *Store) appendTx(ctx context.Context, batch []*appendRequest) error {
 	var events []*domain.Event
 	var leads []uuid.UUID
 	seen := map[uuid.UUID]bool{}
 	for _, req := range batch {
 		for i := range req.events {
-			e := &req.events[i]
-			events = append(events, e)
+			e := req.events[i]
+			events = append(events, &e)
 			if !seen[e.LeadID] {
 				seen[e.LeadID] = true
 				leads = append(leads, e.LeadID)
@@ -73,6 +75,11 @@ func (s *Store) appendTx(ctx context.Context, batch []*appendRequest) error {
 	}
 	if err := start.session.commit(); err != nil {
 		return fmt.Errorf("commit append: %w", err)
+	}
+	for _, req := range batch {
+		for i := range req.events {
+			req.events[i], events = *events[0], events[1:]
+		}
 	}
 	return nil
 }

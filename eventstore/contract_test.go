@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -369,4 +370,52 @@ func ids(events []domain.Event) []string {
 		out[i] = e.ID.String()[:8]
 	}
 	return out
+}
+
+// A conflict inside a group commit fails only its own request: the webhooks that shared the
+// batch are retried and stored with gap-free versions.
+func TestConflictInABatchFailsOnlyItsRequest(t *testing.T) {
+	for _, backend := range eventstoretest.Backends {
+		t.Run(backend, func(t *testing.T) {
+			ctx := context.Background()
+			s := openStore(t, eventstoretest.URL(t, backend))
+			if _, err := s.Append(ctx, newEvent("leadflo", "a", 0)); err != nil {
+				t.Fatal(err)
+			}
+			var wg sync.WaitGroup
+			var conflicts, failures atomic.Int64
+			for i := 0; i < 40; i++ {
+				wg.Add(1)
+				go func(i int) {
+					defer wg.Done()
+					e := newEvent("leadflo", "b", i)
+					if i%10 == 0 {
+						e = newEvent("leadflo", "a", i)
+						e.Version = 1 // taken
+					}
+					_, err := s.Append(ctx, e)
+					switch {
+					case errors.Is(err, domain.ErrVersionConflict) && i%10 == 0:
+						conflicts.Add(1)
+					case err != nil:
+						failures.Add(1)
+						t.Errorf("append %d: %v", i, err)
+					}
+				}(i)
+			}
+			wg.Wait()
+			if conflicts.Load() != 4 || failures.Load() != 0 {
+				t.Fatalf("conflicts = %d, failures = %d; want 4 and 0", conflicts.Load(), failures.Load())
+			}
+			stream, err := s.ReadStream(ctx, domain.LeadID("leadflo", "b"))
+			if err != nil || len(stream) != 36 {
+				t.Fatalf("lead b has %d events (%v), want 36", len(stream), err)
+			}
+			for i, e := range stream {
+				if e.Version != int64(i+1) {
+					t.Fatalf("lead b: event %d has version %d", i, e.Version)
+				}
+			}
+		})
+	}
 }
