@@ -19,6 +19,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/leadledger/leadledger/eventstore"
 	"github.com/leadledger/leadledger/eventstore/eventstoretest"
 )
 
@@ -194,34 +195,47 @@ func storedEvents(t *testing.T, url string) map[string]bool {
 	}
 }
 
+// signalUnderLoad sends webhooks to the server, signals it after a while, waits for it to
+// exit, and returns the ids of the events it acknowledged and how it exited.
+func signalUnderLoad(t *testing.T, srv *server, after time.Duration, sig os.Signal) (acked []string, exit error) {
+	t.Helper()
+	stop := make(chan struct{})
+	done := make(chan []string)
+	go func() { done <- load(srv.url, stop) }()
+	time.Sleep(after)
+	if err := srv.cmd.Process.Signal(sig); err != nil {
+		t.Fatalf("signal %v: %v", sig, err)
+	}
+	exit = srv.cmd.Wait()
+	close(stop)
+	return <-done, exit
+}
+
+// requireStored restarts the server and checks that every acknowledged event is in the log.
+func requireStored(t *testing.T, cfg, addr string, acked []string) int {
+	t.Helper()
+	srv := start(t, cfg, addr)
+	defer func() { _ = srv.cmd.Process.Kill(); _ = srv.cmd.Wait() }()
+	stored := storedEvents(t, srv.url)
+	for _, id := range acked {
+		if !stored[id] {
+			t.Fatalf("event %s was acknowledged and is gone after the restart", id)
+		}
+	}
+	return len(stored)
+}
+
 func TestKill9LosesNoAcknowledgedEvent(t *testing.T) {
 	for _, backend := range eventstoretest.Backends {
 		t.Run(backend, func(t *testing.T) {
 			dir, addr := t.TempDir(), freeAddr(t)
 			cfg := writeConfig(t, dir, addr, eventstoretest.URL(t, backend))
-			srv := start(t, cfg, addr)
-			stop := make(chan struct{})
-			done := make(chan []string)
-			go func() { done <- load(srv.url, stop) }()
-			time.Sleep(1500 * time.Millisecond)
-			if err := srv.cmd.Process.Signal(syscall.SIGKILL); err != nil {
-				t.Fatalf("kill -9: %v", err)
-			}
-			_ = srv.cmd.Wait()
-			close(stop)
-			acked := <-done
+			acked, _ := signalUnderLoad(t, start(t, cfg, addr), 1500*time.Millisecond, syscall.SIGKILL)
 			if len(acked) < 100 {
 				t.Fatalf("only %d webhooks acknowledged before the kill; the test needs load", len(acked))
 			}
-			srv = start(t, cfg, addr)
-			defer func() { _ = srv.cmd.Process.Kill(); _ = srv.cmd.Wait() }()
-			stored := storedEvents(t, srv.url)
-			for _, id := range acked {
-				if !stored[id] {
-					t.Fatalf("event %s was acknowledged before kill -9 and is gone after restart", id)
-				}
-			}
-			t.Logf("%s: %d acknowledged before kill -9, %d stored, none lost", backend, len(acked), len(stored))
+			stored := requireStored(t, cfg, addr, acked)
+			t.Logf("%s: %d acknowledged before kill -9, %d stored, none lost", backend, len(acked), stored)
 		})
 	}
 }
@@ -230,27 +244,14 @@ func TestSIGTERMDrainsAndExitsZero(t *testing.T) {
 	dir, addr := t.TempDir(), freeAddr(t)
 	cfg := writeConfig(t, dir, addr, eventstoretest.URL(t, "sqlite"))
 	srv := start(t, cfg, addr)
-	stop := make(chan struct{})
-	done := make(chan []string)
-	go func() { done <- load(srv.url, stop) }()
-	time.Sleep(500 * time.Millisecond)
-	if err := srv.cmd.Process.Signal(syscall.SIGTERM); err != nil {
-		t.Fatalf("SIGTERM: %v", err)
+	acked, exit := signalUnderLoad(t, srv, 500*time.Millisecond, syscall.SIGTERM)
+	if exit != nil {
+		t.Fatalf("exit after SIGTERM: %v, want 0\n%s", exit, srv.logs)
 	}
-	err := srv.cmd.Wait()
-	close(stop)
-	acked := <-done
-	if err != nil {
-		t.Fatalf("exit after SIGTERM: %v, want 0\n%s", err, srv.logs)
+	if len(acked) == 0 {
+		t.Fatal("no webhook acknowledged before SIGTERM; the test needs load")
 	}
-	srv = start(t, cfg, addr)
-	defer func() { _ = srv.cmd.Process.Kill(); _ = srv.cmd.Wait() }()
-	stored := storedEvents(t, srv.url)
-	for _, id := range acked {
-		if !stored[id] {
-			t.Fatalf("event %s acknowledged during drain is gone", id)
-		}
-	}
+	requireStored(t, cfg, addr, acked)
 }
 
 func TestMissingSecretVariableIsAStartupError(t *testing.T) {
@@ -267,5 +268,28 @@ func TestVersion(t *testing.T) {
 	var out bytes.Buffer
 	if err := run(context.Background(), []string{"version"}, os.Getenv, &out); err != nil || !strings.HasPrefix(out.String(), "leadledger ") {
 		t.Fatalf("version: %q, %v", out.String(), err)
+	}
+}
+
+func TestMigrateCreatesTheSchemaIdempotently(t *testing.T) {
+	for _, backend := range eventstoretest.Backends {
+		t.Run(backend, func(t *testing.T) {
+			database := eventstoretest.URL(t, backend)
+			cfg := writeConfig(t, t.TempDir(), freeAddr(t), database)
+			env := map[string]string{"TEST_OPERATOR_TOKEN": testOperator, "TEST_LEADFLO_SECRET": testSecret}
+			for i := 0; i < 2; i++ {
+				if err := run(context.Background(), []string{"migrate", "--config", cfg}, func(k string) string { return env[k] }, io.Discard); err != nil {
+					t.Fatalf("migrate #%d: %v", i+1, err)
+				}
+			}
+			store, err := eventstore.Open(context.Background(), eventstore.Config{URL: database})
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer store.Close()
+			if head, err := store.Head(context.Background()); err != nil || head != 0 {
+				t.Fatalf("after migrate the log should exist and be empty: head %d, %v", head, err)
+			}
+		})
 	}
 }
