@@ -89,9 +89,7 @@ func (s *Store) write(ctx context.Context, start appendStart, events []*domain.E
 	versions := start.versions
 	msgs := make(message.Messages, 0, len(events))
 	for i, e := range events {
-		if start.positions != nil {
-			e.Position = start.positions[i]
-		}
+		e.Position = start.positions[i]
 		if e.Version == 0 {
 			e.Version = versions[e.LeadID] + 1
 		}
@@ -112,52 +110,19 @@ func (s *Store) write(ctx context.Context, start appendStart, events []*domain.E
 		}
 		return fmt.Errorf("append: %w", err)
 	}
-	if start.positions != nil {
-		return nil
-	}
-	return s.assignPositions(ctx, start.session, events)
-}
-
-// insertSchema is the schema adapter for one insert: on PostgreSQL it writes the reserved positions.
-func (s *Store) insertSchema(events []*domain.Event) wsql.SchemaAdapter {
-	pg, ok := s.schema.(postgresSchema)
-	if !ok {
-		return s.schema
-	}
-	pg.positions = make(map[string]int64, len(events))
-	for _, e := range events {
-		pg.positions[e.ID.String()] = e.Position
-	}
-	return pg
-}
-
-// querier is what both *sql.DB and *sql.Tx offer.
-type querier = wsql.ContextExecutor
-
-// assignPositions reads back the offsets the database gave the events.
-func (s *Store) assignPositions(ctx context.Context, q querier, events []*domain.Event) error {
-	byID := make(map[string]*domain.Event, len(events))
-	ids := make([]any, 0, len(events))
-	for _, e := range events {
-		byID[e.ID.String()] = e
-		ids = append(ids, e.ID.String())
-	}
-	rows, err := q.QueryContext(ctx, `SELECT uuid, "offset" FROM `+eventsTable+
-		` WHERE uuid IN (`+s.dialect.list(1, len(ids))+`)`, ids...)
-	if err != nil {
-		return fmt.Errorf("read positions: %w", err)
-	}
-	defer rows.Close()
-	for rows.Next() {
-		var id string
-		var pos int64
-		if err := rows.Scan(&id, &pos); err != nil {
-			return fmt.Errorf("scan position: %w", err)
-		}
-		byID[id].Position = pos
-	}
-	if err := rows.Err(); err != nil {
-		return fmt.Errorf("read positions: %w", err)
-	}
 	return nil
+}
+
+// insertSchema is the schema adapter for one insert, writing the reserved positions.
+func (s *Store) insertSchema(events []*domain.Event) wsql.SchemaAdapter {
+	positions := make(map[string]int64, len(events))
+	for _, e := range events {
+		positions[e.ID.String()] = e.Position
+	}
+	return s.schema.(positionedSchema).withPositions(positions)
+}
+
+// positionedSchema is a schema adapter that can insert messages at reserved positions.
+type positionedSchema interface {
+	withPositions(map[string]int64) wsql.SchemaAdapter
 }

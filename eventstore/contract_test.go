@@ -299,7 +299,12 @@ func testConsumerGroupRestart(t *testing.T, backend string) {
 	}
 	seen := map[uuid.UUID]bool{}
 	lastVersion := map[uuid.UUID]int64{}
+	lastPosition := int64(0)
 	for _, e := range append(first, second...) {
+		if e.Position <= lastPosition {
+			t.Fatalf("event %s delivered with position %d after %d: the log is delivered in position order", e.ID, e.Position, lastPosition)
+		}
+		lastPosition = e.Position
 		if seen[e.ID] {
 			t.Fatalf("event %s delivered twice", e.ID)
 		}

@@ -18,6 +18,7 @@ const (
 	MetaEventType     = "event_type"
 	MetaLeadID        = "lead_id"
 	MetaStreamVersion = "stream_version"
+	MetaPosition      = "position"
 	MetaSource        = "source"
 	MetaVendor        = "vendor"
 	MetaReceivedAt    = "received_at"
@@ -37,6 +38,7 @@ func toMessage(e domain.Event) (*message.Message, error) {
 		MetaEventType:     string(e.Type),
 		MetaLeadID:        e.LeadID.String(),
 		MetaStreamVersion: strconv.FormatInt(e.Version, 10),
+		MetaPosition:      strconv.FormatInt(e.Position, 10),
 		MetaSource:        e.Source,
 		MetaVendor:        e.Vendor,
 		MetaReceivedAt:    e.ReceivedAt.UTC().Format(time.RFC3339Nano),
@@ -48,7 +50,6 @@ func toMessage(e domain.Event) (*message.Message, error) {
 }
 
 // DecodeMessage turns a message of the log, as a subscriber receives it, back into an event.
-// The position is not in the message; subscribers that need it read it with ReadAll.
 func DecodeMessage(msg *message.Message) (domain.Event, error) {
 	id, err := uuid.Parse(msg.UUID)
 	if err != nil {
@@ -62,6 +63,10 @@ func DecodeMessage(msg *message.Message) (domain.Event, error) {
 	version, err := strconv.ParseInt(md.Get(MetaStreamVersion), 10, 64)
 	if err != nil {
 		return domain.Event{}, fmt.Errorf("stream version of event %s: %w", id, err)
+	}
+	position, err := strconv.ParseInt(md.Get(MetaPosition), 10, 64)
+	if err != nil {
+		return domain.Event{}, fmt.Errorf("position of event %s: %w", id, err)
 	}
 	receivedAt, err := time.Parse(time.RFC3339Nano, md.Get(MetaReceivedAt))
 	if err != nil {
@@ -83,6 +88,7 @@ func DecodeMessage(msg *message.Message) (domain.Event, error) {
 		Raw:        msg.Payload,
 		RawSHA256:  md.Get(MetaRawSHA256),
 		Version:    version,
+		Position:   position,
 	}, nil
 }
 

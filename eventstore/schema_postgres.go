@@ -40,6 +40,11 @@ func postgresOffsets() wsql.DefaultPostgreSQLOffsetsAdapter {
 	}
 }
 
+func (s postgresSchema) withPositions(positions map[string]int64) wsql.SchemaAdapter {
+	s.positions = positions
+	return s
+}
+
 // SchemaInitializingQueries creates watermill's table, then adds the ledger's columns.
 func (s postgresSchema) SchemaInitializingQueries(topic string) []wsql.Query {
 	queries := s.DefaultPostgreSQLSchema.SchemaInitializingQueries(topic)

@@ -13,7 +13,15 @@ import (
 // sqliteSchema is a watermill-sql schema adapter for SQLite, which watermill-sql lacks.
 // "offset" is an AUTOINCREMENT key, so offsets only grow, and SQLite's single writer commits
 // them in order: a subscriber reads simply "offset" > acked.
-type sqliteSchema struct{}
+type sqliteSchema struct {
+	// positions are offsets reserved for messages by uuid; the others get the next rowid.
+	positions map[string]int64
+}
+
+func (s sqliteSchema) withPositions(positions map[string]int64) wsql.SchemaAdapter {
+	s.positions = positions
+	return s
+}
 
 // sqliteBatchSize is small because a subscriber holds SQLite's write lock for its whole batch.
 const sqliteBatchSize = 20
@@ -39,18 +47,22 @@ func (sqliteSchema) SchemaInitializingQueries(string) []wsql.Query {
 	}
 }
 
-func (sqliteSchema) InsertQuery(topic string, msgs message.Messages) (wsql.Query, error) {
-	args := make([]any, 0, len(msgs)*argsPerMessage)
+func (s sqliteSchema) InsertQuery(topic string, msgs message.Messages) (wsql.Query, error) {
+	args := make([]any, 0, len(msgs)*(argsPerMessage+1))
 	for _, msg := range msgs {
 		margs, err := insertArgs(msg)
 		if err != nil {
 			return wsql.Query{}, err
 		}
-		args = append(args, margs...)
+		var offset any // NULL: SQLite picks the next rowid
+		if pos, ok := s.positions[msg.UUID]; ok {
+			offset = pos
+		}
+		args = append(append(args, offset), margs...)
 	}
-	row := "(" + strings.TrimSuffix(strings.Repeat("?,", argsPerMessage), ",") + ")"
+	row := "(" + strings.TrimSuffix(strings.Repeat("?,", argsPerMessage+1), ",") + ")"
 	values := strings.TrimSuffix(strings.Repeat(row+",", len(msgs)), ",")
-	query := `INSERT INTO ` + eventsTable + ` (uuid, payload, metadata, ` + extraColumns + `) VALUES ` + values
+	query := `INSERT INTO ` + eventsTable + ` ("offset", uuid, payload, metadata, ` + extraColumns + `) VALUES ` + values
 	return wsql.Query{Query: query, Args: args}, nil
 }
 

@@ -25,8 +25,8 @@ type appendSession interface {
 type appendStart struct {
 	session  appendSession
 	versions map[uuid.UUID]int64 // the current version of each lead of the batch
-	// positions are reserved for the batch's events, in order; nil when the database assigns
-	// them on insert.
+	// positions are reserved for the batch's events, in order. Reserving them before the insert
+	// (under the append lock) lets the metadata of each message carry its own position.
 	positions []int64
 }
 
@@ -56,7 +56,20 @@ func (s *Store) beginAppend(ctx context.Context, leads []uuid.UUID, n int) (appe
 		_ = tx.Rollback()
 		return appendStart{}, err
 	}
-	return appendStart{session: txSession{tx}, versions: versions}, nil
+	// The writer is alone (it holds the write lock), so the next offsets are simply the ones
+	// after the largest ever given out: AUTOINCREMENT never reuses one.
+	var last int64
+	if err := tx.QueryRowContext(ctx, `SELECT MAX(n) FROM (
+		SELECT seq AS n FROM sqlite_sequence WHERE name = '`+eventsTable+`'
+		UNION ALL SELECT MAX("offset") FROM `+eventsTable+` UNION ALL SELECT 0)`).Scan(&last); err != nil {
+		_ = tx.Rollback()
+		return appendStart{}, fmt.Errorf("reserve positions: %w", err)
+	}
+	start := appendStart{session: txSession{tx}, versions: versions}
+	for i := 1; i <= n; i++ {
+		start.positions = append(start.positions, last+int64(i))
+	}
+	return start, nil
 }
 
 // beginPostgresAppend does BEGIN, the advisory lock, the version read and the reservation of
