@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"strings"
 
@@ -96,4 +97,15 @@ func (s *Store) query(ctx context.Context, query string, args ...any) ([]domain.
 		events = append(events, e)
 	}
 	return events, rows.Err()
+}
+
+// GroupPosition is the position up to which a consumer group has acked the log (0 if it has
+// not started).
+func (s *Store) GroupPosition(ctx context.Context, group string) (int64, error) {
+	var pos sql.NullInt64
+	err := s.db.QueryRowContext(ctx, `SELECT offset_acked FROM `+offsetsTable+` WHERE consumer_group = `+s.dialect.bind(1), group).Scan(&pos)
+	if err != nil && !errors.Is(err, sql.ErrNoRows) {
+		return 0, fmt.Errorf("read position of %s: %w", group, err)
+	}
+	return pos.Int64, nil
 }

@@ -1,4 +1,0 @@
-// Package projections holds the read models folded from the log: each one consumes the log
-// through its own named consumer group (eventstore.Store.Subscribe), keeps its tables beside
-// the log and can be dropped and rebuilt from position 0. The lead view is the first (issue 3).
-package projections

@@ -1,0 +1,151 @@
+package projections
+
+import (
+	"context"
+	"database/sql"
+	"encoding/base64"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/google/uuid"
+
+	"github.com/leadledger/leadledger/domain"
+)
+
+// ErrBadCursor is returned for a cursor this view did not hand out.
+var ErrBadCursor = errors.New("invalid cursor")
+
+// ErrNotCaughtUp is returned when the view does not reach a position in time.
+var ErrNotCaughtUp = errors.New("the lead view has not reached that position yet")
+
+// Lead returns the current view of one lead, or domain.ErrNotFound.
+func (v *LeadView) Lead(ctx context.Context, id uuid.UUID) (domain.Lead, error) {
+	return v.load(ctx, v.db, id.String())
+}
+
+// LeadFilter selects leads. Empty fields match everything.
+type LeadFilter struct {
+	Email  string // matched normalised: the same person across vendors
+	Source string
+	Query  string // substring of name, email, phone or company, case-insensitive
+	Limit  int
+	Cursor string // from the previous page's next cursor
+}
+
+// Leads returns a page of leads in id order, and the cursor of the next page ("" at the end).
+func (v *LeadView) Leads(ctx context.Context, f LeadFilter) ([]domain.Lead, string, error) {
+	where, args := []string{"1 = 1"}, []any{}
+	if f.Cursor != "" {
+		after, err := base64.RawURLEncoding.DecodeString(f.Cursor)
+		if _, perr := uuid.ParseBytes(after); err != nil || perr != nil {
+			return nil, "", ErrBadCursor
+		}
+		where, args = append(where, "id > ?"), append(args, string(after))
+	}
+	if f.Email != "" {
+		where, args = append(where, "email_normalized = ?"), append(args, domain.NormalizeEmail(f.Email))
+	}
+	if f.Source != "" {
+		where, args = append(where, "source = ?"), append(args, f.Source)
+	}
+	if f.Query != "" {
+		where, args = append(where, `search LIKE ? ESCAPE '\'`), append(args, "%"+escapeLike(strings.ToLower(f.Query))+"%")
+	}
+	rows, err := v.db.QueryContext(ctx, v.q(`SELECT state FROM lead_view WHERE `+strings.Join(where, " AND ")+
+		` ORDER BY id LIMIT ?`), append(args, f.Limit+1)...)
+	if err != nil {
+		return nil, "", fmt.Errorf("list leads: %w", err)
+	}
+	defer rows.Close()
+	var leads []domain.Lead
+	for rows.Next() {
+		var state string
+		if err := rows.Scan(&state); err != nil {
+			return nil, "", fmt.Errorf("scan lead: %w", err)
+		}
+		l, err := decodeLead(state)
+		if err != nil {
+			return nil, "", err
+		}
+		leads = append(leads, l)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, "", fmt.Errorf("list leads: %w", err)
+	}
+	next := ""
+	if len(leads) > f.Limit {
+		leads = leads[:f.Limit]
+		next = base64.RawURLEncoding.EncodeToString([]byte(leads[len(leads)-1].ID.String()))
+	}
+	return leads, next, nil
+}
+
+func escapeLike(s string) string {
+	return strings.NewReplacer(`\`, `\\`, `%`, `\%`, `_`, `\_`).Replace(s)
+}
+
+// Outcome is what the view made of one event.
+type Outcome struct {
+	Applied    bool
+	SkipReason domain.SkipReason
+	Error      string // set when the event could not be applied
+}
+
+// Outcomes returns, by position, what the view made of each event of a lead.
+func (v *LeadView) Outcomes(ctx context.Context, leadID uuid.UUID) (map[int64]Outcome, error) {
+	rows, err := v.db.QueryContext(ctx, v.q(`SELECT position, applied, skip_reason, error FROM lead_view_events WHERE lead_id = ?`), leadID.String())
+	if err != nil {
+		return nil, fmt.Errorf("read outcomes of %s: %w", leadID, err)
+	}
+	defer rows.Close()
+	out := map[int64]Outcome{}
+	for rows.Next() {
+		var pos int64
+		var o Outcome
+		var reason, failure sql.NullString
+		if err := rows.Scan(&pos, &o.Applied, &reason, &failure); err != nil {
+			return nil, fmt.Errorf("scan outcome: %w", err)
+		}
+		o.SkipReason, o.Error = domain.SkipReason(reason.String), failure.String
+		out[pos] = o
+	}
+	return out, rows.Err()
+}
+
+// Position is how far into the log the view has come.
+func (v *LeadView) Position(ctx context.Context) (int64, error) {
+	return v.store.GroupPosition(ctx, LeadViewGroup)
+}
+
+// WaitFor waits until the view has applied the log up to position, at most timeout.
+func (v *LeadView) WaitFor(ctx context.Context, position int64, timeout time.Duration) error {
+	deadline := time.Now().Add(timeout)
+	for {
+		pos, err := v.Position(ctx)
+		if err != nil {
+			return err
+		}
+		if pos >= position {
+			return nil
+		}
+		if time.Now().After(deadline) {
+			return ErrNotCaughtUp
+		}
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(20 * time.Millisecond):
+		}
+	}
+}
+
+func decodeLead(state string) (domain.Lead, error) {
+	var l domain.Lead
+	if err := json.Unmarshal([]byte(state), &l); err != nil {
+		return domain.Lead{}, fmt.Errorf("decode lead: %w", err)
+	}
+	return l, nil
+}

@@ -1,0 +1,43 @@
+package projections
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+)
+
+// LeadViewGroup is the lead view's consumer group. Stored: never rename.
+const LeadViewGroup = "lead_view"
+
+// The lead view's tables. lead_view holds each lead's state as JSON plus the columns it is
+// searched by; lead_view_events says, for every event, whether it changed its lead and why not.
+var leadViewTables = []string{
+	`CREATE TABLE IF NOT EXISTS lead_view (
+		id TEXT PRIMARY KEY,
+		source TEXT NOT NULL,
+		email_normalized TEXT NOT NULL,
+		search TEXT NOT NULL,
+		last_position BIGINT NOT NULL,
+		state TEXT NOT NULL
+	)`,
+	`CREATE INDEX IF NOT EXISTS lead_view_email ON lead_view (email_normalized)`,
+	`CREATE INDEX IF NOT EXISTS lead_view_source ON lead_view (source, id)`,
+	`CREATE TABLE IF NOT EXISTS lead_view_events (
+		position BIGINT PRIMARY KEY,
+		lead_id TEXT NOT NULL,
+		applied BOOLEAN NOT NULL,
+		skip_reason TEXT,
+		error TEXT
+	)`,
+	`CREATE INDEX IF NOT EXISTS lead_view_events_lead ON lead_view_events (lead_id, position)`,
+}
+
+// MigrateLeadView creates the lead view's tables; it is idempotent.
+func MigrateLeadView(ctx context.Context, db *sql.DB) error {
+	for _, stmt := range leadViewTables {
+		if _, err := db.ExecContext(ctx, stmt); err != nil {
+			return fmt.Errorf("migrate lead view: %w", err)
+		}
+	}
+	return nil
+}

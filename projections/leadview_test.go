@@ -1,0 +1,104 @@
+package projections_test
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"log/slog"
+	"testing"
+	"time"
+
+	"github.com/leadledger/leadledger/domain"
+	"github.com/leadledger/leadledger/eventstore"
+	"github.com/leadledger/leadledger/eventstore/eventstoretest"
+	"github.com/leadledger/leadledger/projections"
+)
+
+func whatConverts(typ domain.EventType, leadID, lastUpdated, status string) domain.Event {
+	d := domain.LeadData{ExternalID: leadID, Name: "Lead " + leadID, Status: status, VendorUpdatedAt: lastUpdated}
+	d.SetEmail(fmt.Sprintf(" Person%s@Example.com", leadID))
+	raw := fmt.Sprintf(`{"trigger":%q,"lead_id":%s,"last_updated":%q,"lead_state":%q}`, map[domain.EventType]string{domain.LeadCaptured: "new", domain.LeadUpdated: "update"}[typ], leadID, lastUpdated, status)
+	return domain.NewEvent("whatconverts", "whatconverts", domain.Parsed{Type: typ, LeadKey: leadID, OccurredAt: lastUpdated, Data: d}, []byte(raw), time.Now())
+}
+
+func TestLeadViewFoldsTheWhatConvertsSequence(t *testing.T) {
+	for _, backend := range eventstoretest.Backends {
+		t.Run(backend, func(t *testing.T) {
+			ctx, cancel := context.WithCancel(context.Background())
+			defer cancel()
+			store, err := eventstore.Open(ctx, eventstore.Config{URL: eventstoretest.URL(t, backend)})
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer store.Close()
+			if err := store.Migrate(ctx); err != nil {
+				t.Fatal(err)
+			}
+			view, err := projections.NewLeadView(ctx, store, slog.New(slog.NewTextHandler(io.Discard, nil)))
+			if err != nil {
+				t.Fatal(err)
+			}
+			done := make(chan error, 1)
+			go func() { done <- view.Run(ctx) }()
+
+			sequence := []domain.Event{
+				whatConverts(domain.LeadCaptured, "1", "2026-01-01T10:00:00Z", "In Progress"),
+				whatConverts(domain.LeadUpdated, "1", "2026-01-02T10:00:00Z", "Completed"),
+				whatConverts(domain.LeadUpdated, "1", "2026-01-02T10:00:00Z", "Completed"),
+				whatConverts(domain.LeadUpdated, "1", "2026-01-01T12:00:00Z", "Abandoned"),
+				whatConverts(domain.LeadUpdated, "2", "2026-01-05T10:00:00Z", "Completed"),
+				whatConverts(domain.LeadCaptured, "2", "2026-01-04T10:00:00Z", "In Progress"),
+			}
+			var last int64
+			for _, e := range sequence {
+				stored, err := store.Append(ctx, e)
+				if err != nil {
+					t.Fatal(err)
+				}
+				last = stored[0].Position
+			}
+			if err := view.WaitFor(ctx, last, 10*time.Second); err != nil {
+				t.Fatalf("view did not reach %d: %v", last, err)
+			}
+			lead1, err := view.Lead(ctx, domain.LeadID("whatconverts", "1"))
+			if err != nil || lead1.Status != "Completed" || lead1.EventCount != 4 {
+				t.Fatalf("lead 1 = %+v, %v", lead1, err)
+			}
+			outcomes, err := view.Outcomes(ctx, lead1.ID)
+			if err != nil {
+				t.Fatal(err)
+			}
+			var got []string
+			for pos := int64(1); pos <= 4; pos++ {
+				o := outcomes[pos]
+				got = append(got, fmt.Sprintf("%v/%s", o.Applied, o.SkipReason))
+			}
+			if want := "[true/ true/ false/duplicate false/stale]"; fmt.Sprint(got) != want {
+				t.Fatalf("lead 1 outcomes = %v, want %s", got, want)
+			}
+			lead2, err := view.Lead(ctx, domain.LeadID("whatconverts", "2"))
+			if err != nil || lead2.Status != "Completed" || lead2.EventCount != 2 {
+				t.Fatalf("update-before-new lead = %+v, %v", lead2, err)
+			}
+			page, _, err := view.Leads(ctx, projections.LeadFilter{Email: "PERSON2@example.com ", Limit: 10})
+			if err != nil || len(page) != 1 || page[0].ID != lead2.ID {
+				t.Fatalf("email lookup = %v, %v", page, err)
+			}
+			first, next, err := view.Leads(ctx, projections.LeadFilter{Limit: 1})
+			if err != nil || len(first) != 1 || next == "" {
+				t.Fatalf("first page = %v %q %v", first, next, err)
+			}
+			second, end, err := view.Leads(ctx, projections.LeadFilter{Limit: 1, Cursor: next})
+			if err != nil || len(second) != 1 || end != "" || second[0].ID == first[0].ID {
+				t.Fatalf("second page = %v %q %v", second, end, err)
+			}
+			if _, _, err := view.Leads(ctx, projections.LeadFilter{Limit: 1, Cursor: "bogus"}); err != projections.ErrBadCursor {
+				t.Fatalf("bad cursor: %v", err)
+			}
+			cancel()
+			if err := <-done; err != nil {
+				t.Fatalf("run: %v", err)
+			}
+		})
+	}
+}
