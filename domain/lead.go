@@ -22,7 +22,7 @@ type Lead struct {
 	Phone           string
 	Company         string
 	Status          string
-	Score           json.Number
+	Score           json.Number `json:",omitempty"` // "" when the vendor sent none (an empty Number would encode as 0)
 	Spam            bool
 	Duplicate       bool
 	Attribution     map[string]string

@@ -23,6 +23,7 @@ import (
 	"github.com/leadledger/leadledger/adapters/httpapi"
 	"github.com/leadledger/leadledger/eventstore"
 	"github.com/leadledger/leadledger/eventstore/eventstoretest"
+	"github.com/leadledger/leadledger/projections"
 )
 
 const (
@@ -78,10 +79,19 @@ func newLedger(t *testing.T, backend string) *ledger {
 		t.Fatalf("migrate: %v", err)
 	}
 	l := &ledger{store: store, logs: logs, now: time.Now()}
+	view, err := projections.NewLeadView(ctx, store, logger)
+	if err != nil {
+		t.Fatalf("lead view: %v", err)
+	}
+	viewCtx, stopView := context.WithCancel(ctx)
+	viewDone := make(chan struct{})
+	go func() { _ = view.Run(viewCtx); close(viewDone) }()
 	api, err := httpapi.New(httpapi.Config{
-		MaxBodyBytes: 64 << 10,
-		Logger:       logger,
-		Now:          func() time.Time { return l.now },
+		Leads:           view,
+		ReadWaitTimeout: 500 * time.Millisecond,
+		MaxBodyBytes:    64 << 10,
+		Logger:          logger,
+		Now:             func() time.Time { return l.now },
 		Sources: []config.Source{
 			{ID: "conversica", Vendor: "conversica", Auth: config.Auth{Type: config.AuthBasic, Username: "conversica", Secrets: []string{conversicaPass}}},
 			{ID: "whatconverts", Vendor: "whatconverts", Auth: config.Auth{Type: config.AuthURLToken, Secrets: []string{wcToken}}},
@@ -99,6 +109,8 @@ func newLedger(t *testing.T, backend string) *ledger {
 	srv := httptest.NewServer(api)
 	t.Cleanup(func() {
 		srv.Close()
+		stopView()
+		<-viewDone
 		_ = store.Close()
 		for _, secret := range allSecrets {
 			if strings.Contains(logs.String(), secret) {

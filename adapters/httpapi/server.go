@@ -10,6 +10,7 @@ import (
 	"net/http"
 	"time"
 
+	"github.com/google/uuid"
 	"github.com/gorilla/mux"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
@@ -23,6 +24,8 @@ import (
 type EventLog interface {
 	Append(ctx context.Context, events ...domain.Event) ([]domain.Event, error)
 	ReadAll(ctx context.Context, after int64, limit int, f eventstore.Filter) ([]domain.Event, error)
+	ReadStream(ctx context.Context, leadID uuid.UUID) ([]domain.Event, error)
+	Head(ctx context.Context) (int64, error)
 	RecordRejection(ctx context.Context, r domain.RejectedWebhook) error
 	Ping(ctx context.Context) error
 }
@@ -31,10 +34,14 @@ type EventLog interface {
 type Config struct {
 	Sources []config.Source
 	Tokens  []config.Token
+	// Leads is the lead view behind /v1/leads and /v1/status. Required.
+	Leads LeadReader
 	// MaxBodyBytes caps an ingest body; larger bodies get 413. Must be positive.
 	MaxBodyBytes int64
 	// AppendTimeout bounds the wait for a commit, below LeadFloAgent's 5 s deadline. Defaults to 4s.
 	AppendTimeout time.Duration
+	// ReadWaitTimeout bounds how long a read with min_position waits for the lead view. Defaults to 5s.
+	ReadWaitTimeout time.Duration
 	// Logger defaults to slog.Default().
 	Logger *slog.Logger
 	// Registry receives the HTTP metrics and is served on /metrics. Defaults to a new registry.
@@ -46,6 +53,9 @@ type Config struct {
 func (c *Config) setDefaults() {
 	if c.AppendTimeout == 0 {
 		c.AppendTimeout = 4 * time.Second
+	}
+	if c.ReadWaitTimeout == 0 {
+		c.ReadWaitTimeout = 5 * time.Second
 	}
 	if c.Logger == nil {
 		c.Logger = slog.Default()
@@ -70,8 +80,8 @@ type Server struct {
 // New builds the server and its routes.
 func New(cfg Config, log EventLog) (*Server, error) {
 	cfg.setDefaults()
-	if log == nil {
-		return nil, errors.New("httpapi: event log is nil")
+	if log == nil || cfg.Leads == nil {
+		return nil, errors.New("httpapi: event log and lead view are required")
 	}
 	if cfg.MaxBodyBytes <= 0 {
 		return nil, fmt.Errorf("httpapi: max body bytes must be positive, got %d", cfg.MaxBodyBytes)
@@ -102,6 +112,10 @@ func (s *Server) routes() http.Handler {
 	read := r.PathPrefix("/v1").Subrouter()
 	read.Use(s.requireRole(config.RoleAuditor))
 	read.HandleFunc("/events", s.listEvents).Methods(http.MethodGet)
+	read.HandleFunc("/leads", s.listLeads).Methods(http.MethodGet)
+	read.HandleFunc("/leads/{lead_id}", s.getLead).Methods(http.MethodGet)
+	read.HandleFunc("/leads/{lead_id}/events", s.leadEvents).Methods(http.MethodGet)
+	read.HandleFunc("/status", s.status).Methods(http.MethodGet)
 
 	r.NotFoundHandler = http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
 		writeError(w, http.StatusNotFound, "Not found")

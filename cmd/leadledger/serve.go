@@ -20,6 +20,7 @@ import (
 	"github.com/leadledger/leadledger/adapters/config"
 	"github.com/leadledger/leadledger/adapters/httpapi"
 	"github.com/leadledger/leadledger/eventstore"
+	"github.com/leadledger/leadledger/projections"
 )
 
 // loadConfig reads --config FILE, or LEDGER_CONFIG, then the environment overrides.
@@ -59,6 +60,10 @@ func openStore(ctx context.Context, cfg config.Config, log *slog.Logger) (*event
 		_ = store.Close()
 		return nil, err
 	}
+	if err := projections.MigrateLeadView(ctx, store.DB()); err != nil {
+		_ = store.Close()
+		return nil, err
+	}
 	return store, nil
 }
 
@@ -91,10 +96,23 @@ func serve(ctx context.Context, args []string, getenv func(string) string) error
 	}
 	defer store.Close() // after the HTTP server has drained: every acknowledged append is committed
 
+	view, err := projections.NewLeadView(ctx, store, log)
+	if err != nil {
+		return err
+	}
+	viewCtx, stopView := context.WithCancel(context.Background())
+	viewDone := make(chan error, 1)
+	go func() { viewDone <- view.Run(viewCtx) }()
+	defer func() { stopView(); <-viewDone }() // before the store closes
+
 	reg := prometheus.NewRegistry()
-	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
+		prometheus.NewCounterFunc(prometheus.CounterOpts{
+			Name: "leadledger_projection_failed_events_total",
+			Help: "Events the lead view recorded as failed to apply.",
+		}, func() float64 { return float64(view.Failed()) }))
 	api, err := httpapi.New(httpapi.Config{
-		Sources: cfg.Sources, Tokens: cfg.Tokens, MaxBodyBytes: cfg.MaxBodyBytes, Logger: log, Registry: reg,
+		Sources: cfg.Sources, Tokens: cfg.Tokens, Leads: view, MaxBodyBytes: cfg.MaxBodyBytes, Logger: log, Registry: reg,
 	}, store)
 	if err != nil {
 		return err

@@ -1,0 +1,97 @@
+package httpapi_test
+
+import (
+	"fmt"
+	"net/http"
+	"net/url"
+	"testing"
+
+	"github.com/leadledger/leadledger/eventstore/eventstoretest"
+)
+
+func wcBody(trigger string, leadID int, lastUpdated, state string) []byte {
+	return []byte(fmt.Sprintf(`{"trigger":%q,"lead_id":%d,"lead_type":"Chat","last_updated":%q,"lead_state":%q,`+
+		`"contact_name":"Jeremy Helms","contact_email_address":" Hello@WhatConverts.com","lead_source":"google","spam":false,"duplicate":true}`,
+		trigger, leadID, lastUpdated, state))
+}
+
+func (l *ledger) get(t *testing.T, path string) (int, map[string]any) {
+	t.Helper()
+	req, _ := http.NewRequest(http.MethodGet, l.url+path, nil)
+	req.Header.Set("Authorization", "Bearer "+auditorToken)
+	return do(t, req)
+}
+
+func TestLeadViewThroughTheAPI(t *testing.T) {
+	for _, backend := range eventstoretest.Backends {
+		t.Run(backend, func(t *testing.T) {
+			l := newLedger(t, backend)
+			wcURL := "/v1/ingest/whatconverts?token=" + wcToken
+			var last float64
+			for _, body := range [][]byte{
+				wcBody("new", 7, "2026-01-01T10:00:00Z", "In Progress"),
+				wcBody("update", 7, "2026-01-02T10:00:00Z", "Completed"),
+				wcBody("update", 7, "2026-01-02T10:00:00Z", "Completed"), // sent again
+				wcBody("update", 7, "2026-01-01T12:00:00Z", "Abandoned"), // older
+				wcBody("update", 8, "2026-01-05T10:00:00Z", "Completed"), // before its new
+				wcBody("new", 8, "2026-01-04T10:00:00Z", "In Progress"),
+			} {
+				status, reply := l.post(t, wcURL, body, nil)
+				if status != 200 {
+					t.Fatalf("ingest: %d %v", status, reply)
+				}
+				last = reply["position"].(float64)
+			}
+			status, page := l.get(t, fmt.Sprintf("/v1/leads?email=%s&min_position=%d", url.QueryEscape("HELLO@whatconverts.com"), int64(last)))
+			if status != 200 || len(page["leads"].([]any)) != 2 {
+				t.Fatalf("leads by email after min_position: %d %v", status, page)
+			}
+			byExternalID := map[string]map[string]any{}
+			for _, l := range page["leads"].([]any) {
+				byExternalID[l.(map[string]any)["external_id"].(string)] = l.(map[string]any)
+			}
+			lead := byExternalID["7"]
+			if lead["score"] != nil || lead["status"] != "Completed" || lead["event_count"].(float64) != 4 || lead["duplicate"] != true ||
+				lead["email"] != " Hello@WhatConverts.com" || lead["attribution"].(map[string]any)["source"] != "google" {
+				t.Fatalf("lead 7 = %v", lead)
+			}
+			status, history := l.get(t, "/v1/leads/"+lead["id"].(string)+"/events")
+			if status != 200 {
+				t.Fatalf("history: %d %v", status, history)
+			}
+			var got []string
+			for _, e := range history["events"].([]any) {
+				ev := e.(map[string]any)
+				got = append(got, fmt.Sprintf("%v/%v", ev["applied"], ev["skip_reason"]))
+				if ev["raw"] == "" || ev["raw_sha256"] == "" {
+					t.Fatalf("history event without its raw body: %v", ev)
+				}
+			}
+			if want := "[true/<nil> true/<nil> false/duplicate false/stale]"; fmt.Sprint(got) != want {
+				t.Fatalf("annotations = %v, want %s", got, want)
+			}
+			status, one := l.get(t, "/v1/leads/"+byExternalID["8"]["id"].(string))
+			if status != 200 || one["status"] != "Completed" || one["event_count"].(float64) != 2 {
+				t.Fatalf("update-before-new lead: %d %v", status, one)
+			}
+			status, st := l.get(t, "/v1/status")
+			if status != 200 || st["head"].(float64) != last {
+				t.Fatalf("status: %d %v", status, st)
+			}
+
+			for path, want := range map[string]int{
+				"/v1/leads/00000000-0000-0000-0000-000000000000":           404,
+				"/v1/leads/not-a-uuid":                                     404,
+				"/v1/leads/00000000-0000-0000-0000-000000000000/events":    404,
+				"/v1/leads?limit=0":                                        400,
+				"/v1/leads?cursor=zzz":                                     400,
+				"/v1/leads?min_position=x":                                 400,
+				fmt.Sprintf("/v1/leads?min_position=%d", int64(last)+1000): 503,
+			} {
+				if status, body := l.get(t, path); status != want || body["message"] == "" {
+					t.Errorf("GET %s: %d %v, want %d with a message", path, status, body, want)
+				}
+			}
+		})
+	}
+}
