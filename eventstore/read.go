@@ -63,14 +63,14 @@ func (s *Store) ReadAll(ctx context.Context, after int64, limit int, f Filter) (
 // Head is the position of the newest event, 0 for an empty log.
 func (s *Store) Head(ctx context.Context) (int64, error) {
 	var head sql.NullInt64
-	if err := s.db.QueryRowContext(ctx, `SELECT MAX("offset") FROM `+eventsTable).Scan(&head); err != nil {
+	if err := s.reads.QueryRowContext(ctx, `SELECT MAX("offset") FROM `+eventsTable).Scan(&head); err != nil {
 		return 0, fmt.Errorf("read log head: %w", err)
 	}
 	return head.Int64, nil
 }
 
 func (s *Store) query(ctx context.Context, query string, args ...any) ([]domain.Event, error) {
-	rows, err := s.db.QueryContext(ctx, query, args...)
+	rows, err := s.reads.QueryContext(ctx, query, args...)
 	if err != nil {
 		return nil, err
 	}
@@ -103,7 +103,7 @@ func (s *Store) query(ctx context.Context, query string, args ...any) ([]domain.
 // not started).
 func (s *Store) GroupPosition(ctx context.Context, group string) (int64, error) {
 	var pos sql.NullInt64
-	err := s.db.QueryRowContext(ctx, `SELECT offset_acked FROM `+offsetsTable+` WHERE consumer_group = `+s.dialect.bind(1), group).Scan(&pos)
+	err := s.reads.QueryRowContext(ctx, `SELECT offset_acked FROM `+offsetsTable+` WHERE consumer_group = `+s.dialect.bind(1), group).Scan(&pos)
 	if err != nil && !errors.Is(err, sql.ErrNoRows) {
 		return 0, fmt.Errorf("read position of %s: %w", group, err)
 	}

@@ -26,7 +26,7 @@ func (s *Store) RecordRejection(ctx context.Context, r domain.RejectedWebhook) e
 // CountRejections counts the rejected webhooks kept for a source.
 func (s *Store) CountRejections(ctx context.Context, source string) (int, error) {
 	var n int
-	err := s.db.QueryRowContext(ctx, `SELECT COUNT(*) FROM `+rejectionsTable+` WHERE source = `+s.dialect.bind(1), source).Scan(&n)
+	err := s.reads.QueryRowContext(ctx, `SELECT COUNT(*) FROM `+rejectionsTable+` WHERE source = `+s.dialect.bind(1), source).Scan(&n)
 	if err != nil {
 		return 0, fmt.Errorf("count rejected webhooks: %w", err)
 	}

@@ -27,7 +27,7 @@ const applyAttempts = 3
 // an event changes the view exactly once.
 type LeadView struct {
 	store   *eventstore.Store
-	db      *sql.DB
+	db      *sql.DB // for queries; writes go through the subscriber's transaction
 	dialect string
 	log     *slog.Logger
 	failed  atomic.Int64
@@ -41,7 +41,7 @@ func NewLeadView(ctx context.Context, store *eventstore.Store, log *slog.Logger)
 	if err := MigrateLeadView(ctx, store.DB()); err != nil {
 		return nil, err
 	}
-	return &LeadView{store: store, db: store.DB(), dialect: store.Dialect(), log: log}, nil
+	return &LeadView{store: store, db: store.ReadDB(), dialect: store.Dialect(), log: log}, nil
 }
 
 // Failed counts the events this process recorded as failed to apply.
