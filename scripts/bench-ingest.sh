@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
 # Durable ingest throughput and latency at 32 concurrent senders, on PostgreSQL and on SQLite,
-# with the server's peak RSS. Everything runs on loopback and stops by itself.
+# with the server's peak RSS: first an ingest-only server (run_projections: false), then one
+# that also keeps the lead view, with the view's lag when the load stops. Everything runs on
+# loopback and stops by itself.
 #   scripts/bench-ingest.sh [seconds] [senders]
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -20,11 +22,13 @@ trap 'kill $(jobs -p) 2>/dev/null || true; psql "$pg" -qc "SET client_min_messag
 sep='?'; [[ $pg == *\?* ]] && sep='&'
 
 run() {
-  local name=$1 database=$2
+  local name=$1 database=$2 projections=$3
   cat >"$work/$name.yaml" <<YAML
 listen: 127.0.0.1:18089
 database: "$database"
 log_level: warn
+run_projections: $projections
+tokens: [{name: bench, role: auditor, token: bench-token}]
 sources:
   - {id: leadflo, vendor: leadflo, auth: {type: header_secret, header: X-Webhook-Secret, secret: bench-secret}}
 YAML
@@ -32,12 +36,17 @@ YAML
   local pid=$!
   for _ in $(seq 1 100); do curl -sf http://127.0.0.1:18089/readyz >/dev/null && break; sleep 0.1; done
   "$work/loadgen" -url http://127.0.0.1:18089 -secret bench-secret -c "$senders" -d 3s >/dev/null # warm-up
-  printf '%-9s ' "$name"
+  printf '%-9s projections=%-5s ' "$name" "$projections"
   "$work/loadgen" -url http://127.0.0.1:18089 -secret bench-secret -c "$senders" -d "${secs}s"
-  printf '%-9s peak RSS %s\n' "$name" "$(awk '/VmHWM/ {printf "%.0f MB", $2/1024}' /proc/$pid/status)"
+  printf '%-9s peak RSS %s; status %s\n' "$name" "$(awk '/VmHWM/ {printf "%.0f MB", $2/1024}' /proc/$pid/status)" \
+    "$(curl -s -H 'Authorization: Bearer bench-token' http://127.0.0.1:18089/v1/status)"
   kill -TERM $pid; wait $pid
 }
 
 echo "durable ingest, $senders senders, ${secs}s, $(nproc) cores"
-run postgres "$pg${sep}search_path=$schema"
-run sqlite "sqlite:$work/ledger.db"
+for projections in false true; do
+  psql "$pg" -qc "SET client_min_messages=warning; DROP SCHEMA IF EXISTS $schema CASCADE; CREATE SCHEMA $schema" >/dev/null
+  rm -f "$work"/ledger.db*
+  run postgres "$pg${sep}search_path=$schema" $projections
+  run sqlite "sqlite:$work/ledger.db" $projections
+done

@@ -16,12 +16,16 @@ import (
 
 // Config is the ledger's configuration, with every secret resolved.
 type Config struct {
-	Listen       string  // LEDGER_LISTEN; default 127.0.0.1:8080
-	Database     string  // LEDGER_DATABASE; default sqlite:./data/ledger.db
-	MaxBodyBytes int64   // LEDGER_MAX_BODY_BYTES; default 1 MiB
-	LogLevel     string  // LEDGER_LOG_LEVEL; debug | info | warn | error, default info
-	Tokens       []Token // bearer tokens of the read and admin APIs
-	Sources      []Source
+	Listen       string // LEDGER_LISTEN; default 127.0.0.1:8080
+	Database     string // LEDGER_DATABASE; default sqlite:./data/ledger.db
+	MaxBodyBytes int64  // LEDGER_MAX_BODY_BYTES; default 1 MiB
+	LogLevel     string // LEDGER_LOG_LEVEL; debug | info | warn | error, default info
+	// RunProjections runs the read models (the lead view) in this process; LEDGER_RUN_PROJECTIONS.
+	// Default true. False makes an ingest-only process: several can share one database, while
+	// one other process keeps the views.
+	RunProjections bool
+	Tokens         []Token // bearer tokens of the read and admin APIs
+	Sources        []Source
 }
 
 // Role is what a bearer token may do.
@@ -88,7 +92,7 @@ func Load(path string, getenv func(string) string) (Config, error) {
 			return Config{}, fmt.Errorf("parse config %s: %w", path, err)
 		}
 	}
-	cfg := Config{Listen: defaultListen, Database: defaultDatabase, MaxBodyBytes: defaultMaxBody, LogLevel: "info"}
+	cfg := Config{Listen: defaultListen, Database: defaultDatabase, MaxBodyBytes: defaultMaxBody, LogLevel: "info", RunProjections: true}
 	if err := f.applyScalars(&cfg, getenv); err != nil {
 		return Config{}, err
 	}
@@ -127,6 +131,16 @@ func (f file) applyScalars(cfg *Config, getenv func(string) string) error {
 	str(&cfg.LogLevel, f.LogLevel, "LEDGER_LOG_LEVEL")
 	if f.MaxBodyBytes != 0 {
 		cfg.MaxBodyBytes = f.MaxBodyBytes
+	}
+	if f.RunProjections != nil {
+		cfg.RunProjections = *f.RunProjections
+	}
+	if v := getenv("LEDGER_RUN_PROJECTIONS"); v != "" {
+		b, err := strconv.ParseBool(v)
+		if err != nil {
+			return fmt.Errorf("LEDGER_RUN_PROJECTIONS: %q is not true or false", v)
+		}
+		cfg.RunProjections = b
 	}
 	if v := getenv("LEDGER_MAX_BODY_BYTES"); v != "" {
 		n, err := strconv.ParseInt(v, 10, 64)

@@ -87,12 +87,12 @@ func TestMissingSecretVariableIsNamed(t *testing.T) {
 
 func TestEnvironmentOverridesScalars(t *testing.T) {
 	vars := map[string]string{"OPS": "o", "LEADFLO_SECRET": "s", "SENSEI_NEW": "whsec_bmV3LWtleQ==", "SENSEI_OLD": "whsec_b2xkLWtleQ==",
-		"LEDGER_LISTEN": "0.0.0.0:1", "LEDGER_DATABASE": "postgres://u:p@h/db", "LEDGER_MAX_BODY_BYTES": "42", "LEDGER_LOG_LEVEL": "debug"}
+		"LEDGER_LISTEN": "0.0.0.0:1", "LEDGER_DATABASE": "postgres://u:p@h/db", "LEDGER_MAX_BODY_BYTES": "42", "LEDGER_LOG_LEVEL": "debug", "LEDGER_RUN_PROJECTIONS": "false"}
 	cfg, err := config.Load(writeFile(t, contractYAML), env(vars))
 	if err != nil {
 		t.Fatalf("load: %v", err)
 	}
-	if cfg.Listen != "0.0.0.0:1" || cfg.Database != "postgres://u:p@h/db" || cfg.MaxBodyBytes != 42 || cfg.LogLevel != "debug" {
+	if cfg.Listen != "0.0.0.0:1" || cfg.Database != "postgres://u:p@h/db" || cfg.MaxBodyBytes != 42 || cfg.LogLevel != "debug" || cfg.RunProjections {
 		t.Fatalf("overrides not applied: %v", cfg)
 	}
 	if strings.Contains(cfg.String(), ":p@") {
@@ -106,7 +106,7 @@ func TestEnvironmentOverridesScalars(t *testing.T) {
 
 func TestNoFileGivesDefaults(t *testing.T) {
 	cfg, err := config.Load("", env(nil))
-	if err != nil || cfg.Listen != "127.0.0.1:8080" || cfg.Database != "sqlite:./data/ledger.db" {
+	if err != nil || cfg.Listen != "127.0.0.1:8080" || cfg.Database != "sqlite:./data/ledger.db" || !cfg.RunProjections {
 		t.Fatalf("defaults = %v, %v", cfg, err)
 	}
 }

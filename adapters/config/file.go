@@ -8,12 +8,13 @@ import (
 
 // file is the YAML shape of the configuration, before secrets are resolved.
 type file struct {
-	Listen       string       `yaml:"listen"`
-	Database     string       `yaml:"database"`
-	MaxBodyBytes int64        `yaml:"max_body_bytes"`
-	LogLevel     string       `yaml:"log_level"`
-	Tokens       []fileToken  `yaml:"tokens"`
-	Sources      []fileSource `yaml:"sources"`
+	Listen         string       `yaml:"listen"`
+	Database       string       `yaml:"database"`
+	MaxBodyBytes   int64        `yaml:"max_body_bytes"`
+	LogLevel       string       `yaml:"log_level"`
+	RunProjections *bool        `yaml:"run_projections"`
+	Tokens         []fileToken  `yaml:"tokens"`
+	Sources        []fileSource `yaml:"sources"`
 }
 
 type fileToken struct {

@@ -100,10 +100,12 @@ func serve(ctx context.Context, args []string, getenv func(string) string) error
 	if err != nil {
 		return err
 	}
-	viewCtx, stopView := context.WithCancel(context.Background())
-	viewDone := make(chan error, 1)
-	go func() { viewDone <- view.Run(viewCtx) }()
-	defer func() { stopView(); <-viewDone }() // before the store closes
+	if cfg.RunProjections {
+		viewCtx, stopView := context.WithCancel(context.Background())
+		viewDone := make(chan error, 1)
+		go func() { viewDone <- view.Run(viewCtx) }()
+		defer func() { stopView(); <-viewDone }() // before the store closes
+	}
 
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
@@ -128,7 +130,8 @@ func serve(ctx context.Context, args []string, getenv func(string) string) error
 		WriteTimeout:      30 * time.Second,
 		IdleTimeout:       120 * time.Second,
 	}
-	log.Info("leadledger listening", "addr", ln.Addr().String(), "database", store.Dialect(), "version", version, "config", cfg)
+	log.Info("leadledger listening", "addr", ln.Addr().String(), "database", store.Dialect(), "version", version,
+		"projections", cfg.RunProjections, "config", cfg)
 
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(ln) }()
