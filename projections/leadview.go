@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"strconv"
 	"strings"
 	"sync/atomic"
 	"time"
@@ -82,9 +83,11 @@ func (v *LeadView) handle(msg *message.Message) error {
 	ctx := msg.Context()
 	e, err := eventstore.DecodeMessage(msg)
 	if err != nil {
+		// Retrying cannot help an event that does not decode: record it and move on.
 		v.failed.Add(1)
-		v.log.Error("lead view: undecodable event skipped", "event", msg.UUID, "err", err)
-		return nil
+		v.log.Error("lead view: undecodable event recorded as failed", "event", msg.UUID, "err", err)
+		position, _ := strconv.ParseInt(msg.Metadata.Get(eventstore.MetaPosition), 10, 64)
+		return v.recordFailure(ctx, tx, position, msg.Metadata.Get(eventstore.MetaLeadID), err)
 	}
 	for attempt := 1; attempt <= applyAttempts; attempt++ {
 		if err = v.inSavepoint(ctx, tx, func() error { return v.apply(ctx, tx, e) }); err == nil {
@@ -94,10 +97,17 @@ func (v *LeadView) handle(msg *message.Message) error {
 	}
 	v.failed.Add(1)
 	v.log.Error("lead view: event recorded as failed to apply", "position", e.Position, "lead", e.LeadID, "err", err)
-	failure := err.Error()
+	return v.recordFailure(ctx, tx, e.Position, e.LeadID.String(), err)
+}
+
+// recordFailure notes that an event could not be applied, so the history shows it.
+func (v *LeadView) recordFailure(ctx context.Context, tx *sql.Tx, position int64, leadID string, cause error) error {
+	if position == 0 {
+		return nil // not even its position is readable: the log line is all there is
+	}
 	return v.inSavepoint(ctx, tx, func() error {
 		_, err := tx.ExecContext(ctx, v.q(`INSERT INTO lead_view_events (position, lead_id, applied, error)
-			VALUES (?, ?, ?, ?) ON CONFLICT (position) DO NOTHING`), e.Position, e.LeadID.String(), false, failure)
+			VALUES (?, ?, ?, ?) ON CONFLICT (position) DO NOTHING`), position, leadID, false, cause.Error())
 		return err
 	})
 }

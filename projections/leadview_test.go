@@ -102,3 +102,59 @@ func TestLeadViewFoldsTheWhatConvertsSequence(t *testing.T) {
 		})
 	}
 }
+
+// A poison event (here: its stored data no longer decodes) is recorded as failed, counted, and
+// the view moves on to the next events.
+func TestLeadViewSkipsAPoisonEvent(t *testing.T) {
+	for _, backend := range eventstoretest.Backends {
+		t.Run(backend, func(t *testing.T) {
+			ctx, cancel := context.WithCancel(context.Background())
+			defer cancel()
+			store, err := eventstore.Open(ctx, eventstore.Config{URL: eventstoretest.URL(t, backend)})
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer store.Close()
+			if err := store.Migrate(ctx); err != nil {
+				t.Fatal(err)
+			}
+			bad, err := store.Append(ctx, whatConverts(domain.LeadCaptured, "9", "2026-01-01T10:00:00Z", "x"))
+			if err != nil {
+				t.Fatal(err)
+			}
+			// Corrupt the stored normalised data, as a bug in an old version might have written it.
+			corrupt := `UPDATE ledger_events SET metadata = REPLACE(CAST(metadata AS TEXT), '"data":"{', '"data":"[') WHERE uuid = ?`
+			if backend == "postgres" {
+				corrupt = `UPDATE ledger_events SET metadata = REPLACE(metadata::text, '"data":"{', '"data":"[')::json WHERE uuid = $1`
+			}
+			if _, err := store.DB().ExecContext(ctx, corrupt, bad[0].ID.String()); err != nil {
+				t.Fatal(err)
+			}
+			good, err := store.Append(ctx, whatConverts(domain.LeadUpdated, "9", "2026-01-02T10:00:00Z", "y"))
+			if err != nil {
+				t.Fatal(err)
+			}
+			view, err := projections.NewLeadView(ctx, store, slog.New(slog.NewTextHandler(io.Discard, nil)))
+			if err != nil {
+				t.Fatal(err)
+			}
+			go func() { _ = view.Run(ctx) }()
+			if err := view.WaitFor(ctx, good[0].Position, 10*time.Second); err != nil {
+				t.Fatalf("the view stalled on the poison event: %v", err)
+			}
+			outcomes, err := view.Outcomes(ctx, bad[0].LeadID)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if o := outcomes[bad[0].Position]; o.Applied || o.Error == "" {
+				t.Fatalf("poison event outcome = %+v, want failed with its error", o)
+			}
+			if o := outcomes[good[0].Position]; !o.Applied {
+				t.Fatalf("the event after the poison one = %+v, want applied", o)
+			}
+			if view.Failed() != 1 {
+				t.Fatalf("failed = %d, want 1", view.Failed())
+			}
+		})
+	}
+}
