@@ -28,6 +28,14 @@ else
 fi
 
 echo "== go test -race"
-go test -race -count=1 -timeout 15m ./... 2>&1 | tee /tmp/leadledger-test.$$.log
-grep -q '^ok' /tmp/leadledger-test.$$.log
-rm -f /tmp/leadledger-test.$$.log
+log=$(mktemp)
+trap 'rm -f "$log"' EXIT
+status=0
+go test -race -count=1 -timeout 15m -v ./... >"$log" 2>&1 || status=$?
+# Package results, and every failure with its output; the whole log only when something failed.
+grep -E '^(ok|FAIL|---|panic:)|^\s+--- FAIL' "$log" | grep -v -- '--- PASS' || true
+[ "$status" = 0 ] || { echo "== full go test output"; cat "$log"; }
+passed=$(grep -cE '^\s*--- PASS' "$log" || true)
+failed=$(grep -cE '^\s*--- FAIL' "$log" || true)
+echo "tests: $passed passed, $failed failed"
+exit "$status"
