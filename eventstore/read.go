@@ -102,8 +102,15 @@ func (s *Store) query(ctx context.Context, query string, args ...any) ([]domain.
 // GroupPosition is the position up to which a consumer group has acked the log (0 if it has
 // not started).
 func (s *Store) GroupPosition(ctx context.Context, group string) (int64, error) {
+	return s.GroupPositionIn(ctx, s.reads, group)
+}
+
+// GroupPositionIn is GroupPosition read through q, e.g. inside a subscriber's transaction.
+func (s *Store) GroupPositionIn(ctx context.Context, q interface {
+	QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row
+}, group string) (int64, error) {
 	var pos sql.NullInt64
-	err := s.reads.QueryRowContext(ctx, `SELECT offset_acked FROM `+offsetsTable+` WHERE consumer_group = `+s.dialect.bind(1), group).Scan(&pos)
+	err := q.QueryRowContext(ctx, `SELECT offset_acked FROM `+offsetsTable+` WHERE consumer_group = `+s.dialect.bind(1), group).Scan(&pos)
 	if err != nil && !errors.Is(err, sql.ErrNoRows) {
 		return 0, fmt.Errorf("read position of %s: %w", group, err)
 	}

@@ -1,0 +1,193 @@
+package projections
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strings"
+
+	"github.com/google/uuid"
+
+	"github.com/leadledger/leadledger/domain"
+)
+
+// leadCache keeps the leads this process has folded, so applying an event reads nothing. It
+// is only trusted while this process is the one advancing the group: every new subscriber
+// transaction (a new batch) checks that the group's checkpoint is where the cache left it, which
+// fails after a rolled-back batch or after another process took a turn.
+type leadCache struct {
+	tx      *sql.Tx
+	applied int64 // the position of the last event folded into leads
+	leads   map[uuid.UUID]domain.Lead
+}
+
+// maxCachedLeads bounds the cache; past it, it starts again empty.
+const maxCachedLeads = 200_000
+
+func (c *leadCache) join(ctx context.Context, tx *sql.Tx, v *LeadView) error {
+	if c.tx == tx {
+		return nil
+	}
+	checkpoint, err := v.store.GroupPositionIn(ctx, tx, LeadViewGroup)
+	if err != nil {
+		return err
+	}
+	if checkpoint != c.applied || c.leads == nil || len(c.leads) > maxCachedLeads {
+		c.leads = map[uuid.UUID]domain.Lead{}
+	}
+	c.tx, c.applied = tx, checkpoint
+	return nil
+}
+
+// apply folds one event into its lead and records the outcome, all in one savepoint, so a
+// failure leaves neither half behind (and on PostgreSQL does not abort the batch).
+func (v *LeadView) apply(ctx context.Context, tx *sql.Tx, e domain.Event) error {
+	lead, cached := v.cache.leads[e.LeadID]
+	if !cached {
+		var err error
+		if lead, err = v.load(ctx, tx, e.LeadID.String()); err != nil && !errors.Is(err, domain.ErrNotFound) {
+			return err
+		}
+	}
+	lead, outcome := domain.Apply(lead, e)
+	row, err := newLeadRow(lead)
+	if err != nil {
+		return err
+	}
+	var reason any
+	if outcome.SkipReason != domain.SkipNone {
+		reason = string(outcome.SkipReason)
+	}
+	write := v.writeSQLite
+	if v.dialect == "postgres" {
+		write = v.writePostgres
+	}
+	if err := write(ctx, tx, row, []any{e.Position, e.LeadID.String(), outcome.Applied, reason, nil}); err != nil {
+		return fmt.Errorf("apply event %d: %w", e.Position, err)
+	}
+	v.cache.leads[e.LeadID], v.cache.applied = lead, e.Position
+	return nil
+}
+
+// recordFailure notes that an event could not be applied, so the history shows it.
+func (v *LeadView) recordFailure(ctx context.Context, tx *sql.Tx, position int64, leadID string, cause error) error {
+	if position == 0 {
+		return nil // not even its position is readable: the log line is all there is
+	}
+	write := v.writeSQLite
+	if v.dialect == "postgres" {
+		write = v.writePostgres
+	}
+	if err := write(ctx, tx, nil, []any{position, leadID, false, nil, cause.Error()}); err != nil {
+		return err
+	}
+	v.cache.applied = position
+	return nil
+}
+
+// leadRow is a lead as the lead_view table stores it.
+type leadRow []any // id, source, email_normalized, search, last_position, state
+
+func newLeadRow(l domain.Lead) (leadRow, error) {
+	state, err := json.Marshal(l)
+	if err != nil {
+		return nil, fmt.Errorf("encode lead %s: %w", l.ID, err)
+	}
+	search := strings.ToLower(strings.Join([]string{l.FirstName, l.LastName, l.Name, l.Email, l.Phone, l.Company}, "\n"))
+	return leadRow{l.ID.String(), l.Source, l.EmailNormalized, search, l.LastPosition, string(state)}, nil
+}
+
+const (
+	upsertLead = `INSERT INTO lead_view (id, source, email_normalized, search, last_position, state)
+		VALUES (?, ?, ?, ?, ?, ?)
+		ON CONFLICT (id) DO UPDATE SET source = excluded.source, email_normalized = excluded.email_normalized,
+			search = excluded.search, last_position = excluded.last_position, state = excluded.state`
+	insertOutcome = `INSERT INTO lead_view_events (position, lead_id, applied, skip_reason, error)
+		VALUES (?, ?, ?, ?, ?) ON CONFLICT (position) DO NOTHING`
+)
+
+// writeSQLite writes a lead (if any) and an outcome in a savepoint; SQLite runs in-process, so
+// each statement costs no round trip.
+func (v *LeadView) writeSQLite(ctx context.Context, tx *sql.Tx, lead leadRow, outcome []any) error {
+	if _, err := tx.ExecContext(ctx, "SAVEPOINT lead_view"); err != nil {
+		return fmt.Errorf("savepoint: %w", err)
+	}
+	_, err := tx.ExecContext(ctx, insertOutcome, outcome...)
+	if err == nil && lead != nil {
+		_, err = tx.ExecContext(ctx, upsertLead, lead...)
+	}
+	if err == nil {
+		_, err = tx.ExecContext(ctx, "RELEASE SAVEPOINT lead_view")
+	}
+	if err != nil {
+		_, rbErr := tx.ExecContext(ctx, "ROLLBACK TO SAVEPOINT lead_view")
+		return errors.Join(err, rbErr)
+	}
+	return nil
+}
+
+// writePostgres sends the savepoint, both writes and the release as one simple query: every
+// round trip inside the subscriber's transaction is paid per event. The values are inlined as
+// escaped literals (simple queries take no parameters).
+func (v *LeadView) writePostgres(ctx context.Context, tx *sql.Tx, lead leadRow, outcome []any) error {
+	stmts := []string{"SAVEPOINT lead_view", inline(insertOutcome, outcome)}
+	if lead != nil {
+		stmts = append(stmts, inline(upsertLead, lead))
+	}
+	stmts = append(stmts, "RELEASE SAVEPOINT lead_view")
+	if _, err := tx.ExecContext(ctx, strings.Join(stmts, ";\n")); err != nil {
+		_, rbErr := tx.ExecContext(ctx, "ROLLBACK TO SAVEPOINT lead_view")
+		return errors.Join(err, rbErr)
+	}
+	return nil
+}
+
+// inline replaces each ? of a query with its value as a PostgreSQL literal.
+func inline(query string, args []any) string {
+	var b strings.Builder
+	for _, part := range strings.SplitAfter(query, "?") {
+		if !strings.HasSuffix(part, "?") || len(args) == 0 {
+			b.WriteString(part)
+			continue
+		}
+		b.WriteString(strings.TrimSuffix(part, "?"))
+		b.WriteString(pgLiteral(args[0]))
+		args = args[1:]
+	}
+	return b.String()
+}
+
+func pgLiteral(v any) string {
+	switch v := v.(type) {
+	case nil:
+		return "NULL"
+	case bool:
+		return fmt.Sprint(v)
+	case int64:
+		return fmt.Sprint(v)
+	case string:
+		// An escape string: only backslash and quote need escaping in it.
+		return "E'" + strings.NewReplacer(`\`, `\\`, `'`, `\'`).Replace(v) + "'"
+	default:
+		return pgLiteral(fmt.Sprint(v))
+	}
+}
+
+// querier is what both *sql.DB and *sql.Tx offer for reads.
+type querier interface {
+	QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row
+}
+
+func (v *LeadView) load(ctx context.Context, q querier, id string) (domain.Lead, error) {
+	var state string
+	err := q.QueryRowContext(ctx, v.q(`SELECT state FROM lead_view WHERE id = ?`), id).Scan(&state)
+	if errors.Is(err, sql.ErrNoRows) {
+		return domain.Lead{}, domain.ErrNotFound
+	}
+	if err != nil {
+		return domain.Lead{}, fmt.Errorf("load lead %s: %w", id, err)
+	}
+	return decodeLead(state)
+}
