@@ -158,3 +158,52 @@ func TestLeadViewSkipsAPoisonEvent(t *testing.T) {
 		})
 	}
 }
+
+// Two processes may take turns advancing the view (one at a time, by the consumer group's
+// lock). A process that comes back must not fold events into the leads it remembers from
+// before the other one's turn.
+func TestLeadViewTakingTurnsAcrossProcesses(t *testing.T) {
+	for _, backend := range eventstoretest.Backends {
+		t.Run(backend, func(t *testing.T) {
+			ctx := context.Background()
+			store, err := eventstore.Open(ctx, eventstore.Config{URL: eventstoretest.URL(t, backend)})
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer store.Close()
+			if err := store.Migrate(ctx); err != nil {
+				t.Fatal(err)
+			}
+			logger := slog.New(slog.NewTextHandler(io.Discard, nil))
+			a, _ := projections.NewLeadView(ctx, store, logger)
+			b, _ := projections.NewLeadView(ctx, store, logger)
+			turn := func(v *projections.LeadView, e domain.Event) {
+				t.Helper()
+				stored, err := store.Append(ctx, e)
+				if err != nil {
+					t.Fatal(err)
+				}
+				runCtx, stop := context.WithCancel(ctx)
+				done := make(chan struct{})
+				go func() { _ = v.Run(runCtx); close(done) }()
+				if err := v.WaitFor(ctx, stored[0].Position, 10*time.Second); err != nil {
+					t.Fatal(err)
+				}
+				stop()
+				<-done
+			}
+			turn(a, whatConverts(domain.LeadCaptured, "5", "2026-01-01T10:00:00Z", "New"))
+			turn(b, whatConverts(domain.LeadUpdated, "5", "2026-01-02T10:00:00Z", "Completed"))
+			last := whatConverts(domain.LeadUpdated, "5", "2026-01-03T10:00:00Z", "")
+			last.Data.Phone = "+1 555 0100"
+			turn(a, last)
+			lead, err := a.Lead(ctx, domain.LeadID("whatconverts", "5"))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if lead.Status != "Completed" || lead.Phone != "+1 555 0100" || lead.EventCount != 3 {
+				t.Fatalf("lead after turns = status %q phone %q events %d; the other process's update was lost", lead.Status, lead.Phone, lead.EventCount)
+			}
+		})
+	}
+}
