@@ -23,6 +23,7 @@ type LeadReader interface {
 	Position(ctx context.Context) (int64, error)
 	WaitFor(ctx context.Context, position int64, timeout time.Duration) error
 	Failed() int64
+	Rebuild(ctx context.Context) (projections.RebuildStats, error)
 }
 
 // leadJSON is a lead as the read API shows it (CONTRACT.md, Lead).
@@ -215,4 +216,16 @@ func (s *Server) status(w http.ResponseWriter, r *http.Request) {
 func (s *Server) internalError(w http.ResponseWriter, what string, err error) {
 	s.cfg.Logger.Error(what, "err", err)
 	writeError(w, http.StatusInternalServerError, "Internal error: "+what+" failed")
+}
+
+// rebuildLeadView is POST /v1/projections/lead_view/rebuild (operator): drop the view and fold
+// the whole log again. It answers when the new view is in place.
+func (s *Server) rebuildLeadView(w http.ResponseWriter, r *http.Request) {
+	stats, err := s.cfg.Leads.Rebuild(r.Context())
+	if err != nil {
+		s.internalError(w, "rebuild lead view", err)
+		return
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"events": stats.Events, "leads": stats.Leads,
+		"position": stats.Position, "seconds": stats.Took.Seconds()})
 }

@@ -79,6 +79,20 @@ func TestLeadViewThroughTheAPI(t *testing.T) {
 				t.Fatalf("status: %d %v", status, st)
 			}
 
+			before := fmt.Sprint(l.get(t, "/v1/leads/"+lead["id"].(string)+"/events"))
+			for token, want := range map[string]int{"": 401, auditorToken: 403, operatorToken: 200} {
+				req, _ := http.NewRequest(http.MethodPost, l.url+"/v1/projections/lead_view/rebuild", nil)
+				if token != "" {
+					req.Header.Set("Authorization", "Bearer "+token)
+				}
+				if status, body := do(t, req); status != want {
+					t.Fatalf("rebuild with token %q: %d %v, want %d", token, status, body, want)
+				}
+			}
+			if after := fmt.Sprint(l.get(t, "/v1/leads/"+lead["id"].(string)+"/events")); after != before {
+				t.Fatalf("history changed by a rebuild:\n%s\n%s", before, after)
+			}
+
 			for path, want := range map[string]int{
 				"/v1/leads/00000000-0000-0000-0000-000000000000":           404,
 				"/v1/leads/not-a-uuid":                                     404,

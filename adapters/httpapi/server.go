@@ -117,6 +117,10 @@ func (s *Server) routes() http.Handler {
 	read.HandleFunc("/leads/{lead_id}/events", s.leadEvents).Methods(http.MethodGet)
 	read.HandleFunc("/status", s.status).Methods(http.MethodGet)
 
+	operate := r.PathPrefix("/v1/projections").Subrouter()
+	operate.Use(s.requireRole(config.RoleOperator))
+	operate.HandleFunc("/lead_view/rebuild", s.rebuildLeadView).Methods(http.MethodPost)
+
 	r.NotFoundHandler = http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
 		writeError(w, http.StatusNotFound, "Not found")
 	})

@@ -1,0 +1,135 @@
+package projections
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/google/uuid"
+
+	"github.com/leadledger/leadledger/domain"
+	"github.com/leadledger/leadledger/eventstore"
+)
+
+// RebuildStats says what a rebuild did.
+type RebuildStats struct {
+	Events   int64         `json:"events"`
+	Leads    int           `json:"leads"`
+	Position int64         `json:"position"`
+	Took     time.Duration `json:"took_ns"`
+}
+
+const (
+	rebuildPage  = 2000 // events read per query
+	rebuildBatch = 500  // rows written per INSERT
+)
+
+// Rebuild throws the view away and folds the whole log again, in one transaction: readers see
+// the old view until the new one is complete, and the group's checkpoint moves with it. It
+// holds the group for its whole run, so live consumers wait; on SQLite, appends wait too.
+func (v *LeadView) Rebuild(ctx context.Context) (RebuildStats, error) {
+	start := time.Now()
+	tx, err := v.store.DB().BeginTx(ctx, nil)
+	if err != nil {
+		return RebuildStats{}, fmt.Errorf("begin rebuild: %w", err)
+	}
+	defer func() { _ = tx.Rollback() }()
+	if err := v.store.LockGroup(ctx, tx, LeadViewGroup); err != nil {
+		return RebuildStats{}, err
+	}
+	head, err := v.store.Head(ctx)
+	if err != nil {
+		return RebuildStats{}, err
+	}
+	for _, stmt := range []string{`DELETE FROM lead_view_events`, `DELETE FROM lead_view`} {
+		if _, err := tx.ExecContext(ctx, stmt); err != nil {
+			return RebuildStats{}, fmt.Errorf("drop lead view: %w", err)
+		}
+	}
+	leads := map[uuid.UUID]domain.Lead{}
+	stats := RebuildStats{Position: head}
+	outcomes := newBulkInsert(v.dialect, "lead_view_events (position, lead_id, applied, skip_reason, error)", 5)
+	for after := int64(0); after < head; {
+		page, err := v.store.ReadAll(ctx, after, rebuildPage, eventstore.Filter{})
+		if err != nil {
+			return RebuildStats{}, err
+		}
+		if len(page) == 0 {
+			break
+		}
+		for _, e := range page {
+			if e.Position > head {
+				break
+			}
+			lead, o := domain.Apply(leads[e.LeadID], e)
+			leads[e.LeadID] = lead
+			var reason any
+			if o.SkipReason != domain.SkipNone {
+				reason = string(o.SkipReason)
+			}
+			if err := outcomes.add(ctx, tx, e.Position, e.LeadID.String(), o.Applied, reason, nil); err != nil {
+				return RebuildStats{}, err
+			}
+			stats.Events++
+			after = e.Position
+		}
+	}
+	if err := outcomes.flush(ctx, tx); err != nil {
+		return RebuildStats{}, err
+	}
+	rows := newBulkInsert(v.dialect, "lead_view (id, source, email_normalized, search, last_position, state)", 6)
+	for _, lead := range leads {
+		row, err := newLeadRow(lead)
+		if err != nil {
+			return RebuildStats{}, err
+		}
+		if err := rows.add(ctx, tx, row...); err != nil {
+			return RebuildStats{}, err
+		}
+	}
+	if err := rows.flush(ctx, tx); err != nil {
+		return RebuildStats{}, err
+	}
+	if err := v.store.SetGroupPosition(ctx, tx, LeadViewGroup, head); err != nil {
+		return RebuildStats{}, err
+	}
+	if err := tx.Commit(); err != nil {
+		return RebuildStats{}, fmt.Errorf("commit rebuild: %w", err)
+	}
+	stats.Leads, stats.Took = len(leads), time.Since(start)
+	return stats, nil
+}
+
+// bulkInsert writes rows many at a time.
+type bulkInsert struct {
+	dialect, into string
+	columns       int
+	args          []any
+}
+
+func newBulkInsert(dialect, into string, columns int) *bulkInsert {
+	return &bulkInsert{dialect: dialect, into: into, columns: columns}
+}
+
+func (b *bulkInsert) add(ctx context.Context, tx *sql.Tx, values ...any) error {
+	b.args = append(b.args, values...)
+	if len(b.args) >= rebuildBatch*b.columns {
+		return b.flush(ctx, tx)
+	}
+	return nil
+}
+
+func (b *bulkInsert) flush(ctx context.Context, tx *sql.Tx) error {
+	if len(b.args) == 0 {
+		return nil
+	}
+	row := "(" + strings.TrimSuffix(strings.Repeat("?,", b.columns), ",") + ")"
+	rows := strings.TrimSuffix(strings.Repeat(row+",", len(b.args)/b.columns), ",")
+	if _, err := tx.ExecContext(ctx, rebind(b.dialect, "INSERT INTO "+b.into+" VALUES "+rows), b.args...); err != nil {
+		return fmt.Errorf("write %s: %w", b.into, err)
+	}
+	b.args = b.args[:0]
+	return nil
+}
