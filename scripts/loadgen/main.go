@@ -27,12 +27,13 @@ func main() {
 		source   = flag.String("source", "leadflo", "a leadflo source id")
 		secret   = flag.String("secret", "demo-leadflo-secret", "the source's X-Webhook-Secret")
 		senders  = flag.Int("c", 32, "concurrent senders")
-		duration = flag.Duration("d", 10*time.Second, "how long to send")
+		duration = flag.Duration("d", 10*time.Second, "how long to send, at most")
+		total    = flag.Int64("n", 0, "stop after this many webhooks (0: no limit)")
 		leads    = flag.Int("leads", 5000, "distinct visitors the webhooks are spread over")
 		ackedOut = flag.String("acked", "", "file to write each acknowledged event id to, one per line")
 	)
 	flag.Parse()
-	if err := run(*base+"/v1/ingest/"+*source, *secret, *senders, *duration, *leads, *ackedOut); err != nil {
+	if err := run(*base+"/v1/ingest/"+*source, *secret, *senders, *duration, *total, *leads, *ackedOut); err != nil {
 		fmt.Fprintln(os.Stderr, "loadgen:", err)
 		os.Exit(1)
 	}
@@ -44,7 +45,7 @@ type result struct {
 	acked     []string
 }
 
-func run(url, secret string, senders int, duration time.Duration, leads int, ackedOut string) error {
+func run(url, secret string, senders int, duration time.Duration, total int64, leads int, ackedOut string) error {
 	client := &http.Client{
 		Timeout:   10 * time.Second,
 		Transport: &http.Transport{MaxIdleConnsPerHost: senders, MaxConnsPerHost: senders},
@@ -62,6 +63,9 @@ func run(url, secret string, senders int, duration time.Duration, leads int, ack
 			r.statuses = map[int]int{}
 			for ctx.Err() == nil {
 				n := seq.Add(1)
+				if total > 0 && n > total {
+					return
+				}
 				status, eventID, took := post(client, url, secret, n, leads)
 				r.statuses[status]++
 				if status == http.StatusOK {

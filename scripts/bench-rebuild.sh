@@ -1,0 +1,39 @@
+#!/usr/bin/env bash
+# Rebuild rate of the lead view: fills a fresh log with N webhooks through an ingest-only
+# server, then times `leadledger rebuild`, on PostgreSQL and on SQLite. Loopback only.
+#   scripts/bench-rebuild.sh [events]   (default 100000)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+events=${1:-100000}
+work=$(mktemp -d)
+pg=$(scripts/ensure-postgres.sh)
+schema=bench_rebuild_$$
+trap 'kill $(jobs -p) 2>/dev/null || true; psql "$pg" -qc "SET client_min_messages=warning; DROP SCHEMA IF EXISTS '$schema' CASCADE" >/dev/null; rm -rf "$work"' EXIT
+psql "$pg" -qc "CREATE SCHEMA $schema" >/dev/null
+sep='?'; [[ $pg == *\?* ]] && sep='&'
+go build -o "$work/leadledger" ./cmd/leadledger
+go build -o "$work/loadgen" ./scripts/loadgen
+
+bench() {
+  local name=$1 database=$2
+  cat >"$work/$name.yaml" <<YAML
+listen: 127.0.0.1:18092
+database: "$database"
+log_level: warn
+run_projections: false
+sources:
+  - {id: leadflo, vendor: leadflo, auth: {type: header_secret, header: X-Webhook-Secret, secret: bench-secret}}
+YAML
+  "$work/leadledger" serve --config "$work/$name.yaml" 2>"$work/$name.log" &
+  local pid=$!
+  for _ in $(seq 1 100); do curl -sf http://127.0.0.1:18092/readyz >/dev/null && break; sleep 0.1; done
+  "$work/loadgen" -url http://127.0.0.1:18092 -secret bench-secret -c 32 -d 30m -n "$events" -leads $((events / 5)) >/dev/null
+  kill -TERM $pid; wait $pid
+  printf '%-9s ' "$name"
+  /usr/bin/time -f 'peak RSS %M KB' "$work/leadledger" rebuild --config "$work/$name.yaml" 2>&1 | tr '\n' ' '
+  echo
+}
+
+echo "lead view rebuild, $events events, $(nproc) cores"
+bench postgres "$pg${sep}search_path=$schema"
+bench sqlite "sqlite:$work/ledger.db"
