@@ -1,18 +1,15 @@
 // Command loadgen posts LeadFloAgent webhooks to a running ledger from concurrent senders for a
-// fixed time and prints throughput and latency. It only targets the URL it is given (loopback
-// in every script here) and stops by itself.
+// fixed time (or count, or rate) and prints throughput and latency; with -lag-token it also
+// measures how long an acknowledged webhook takes to show in the lead view. It only targets the
+// URL it is given (loopback in every script here) and stops by itself.
 //
 //	go run ./scripts/loadgen -url http://127.0.0.1:8080 -secret demo-leadflo-secret -c 32 -d 10s
 package main
 
 import (
-	"bufio"
-	"bytes"
 	"context"
-	"encoding/json"
 	"flag"
 	"fmt"
-	"io"
 	"net/http"
 	"os"
 	"sort"
@@ -21,19 +18,31 @@ import (
 	"time"
 )
 
+type options struct {
+	base, source, secret string
+	senders              int
+	duration             time.Duration
+	total                int64 // stop after this many (0: no limit)
+	rate                 int   // webhooks per second over all senders (0: as fast as they can)
+	leads                int
+	ackedOut             string
+	lagToken             string // auditor token: probe the lead view's lag through /v1/status
+}
+
 func main() {
-	var (
-		base     = flag.String("url", "http://127.0.0.1:8080", "ledger base URL")
-		source   = flag.String("source", "leadflo", "a leadflo source id")
-		secret   = flag.String("secret", "demo-leadflo-secret", "the source's X-Webhook-Secret")
-		senders  = flag.Int("c", 32, "concurrent senders")
-		duration = flag.Duration("d", 10*time.Second, "how long to send, at most")
-		total    = flag.Int64("n", 0, "stop after this many webhooks (0: no limit)")
-		leads    = flag.Int("leads", 5000, "distinct visitors the webhooks are spread over")
-		ackedOut = flag.String("acked", "", "file to write each acknowledged event id to, one per line")
-	)
+	var o options
+	flag.StringVar(&o.base, "url", "http://127.0.0.1:8080", "ledger base URL")
+	flag.StringVar(&o.source, "source", "leadflo", "a leadflo source id")
+	flag.StringVar(&o.secret, "secret", "demo-leadflo-secret", "the source's X-Webhook-Secret")
+	flag.IntVar(&o.senders, "c", 32, "concurrent senders")
+	flag.DurationVar(&o.duration, "d", 10*time.Second, "how long to send, at most")
+	flag.Int64Var(&o.total, "n", 0, "stop after this many webhooks (0: no limit)")
+	flag.IntVar(&o.rate, "rate", 0, "webhooks per second over all senders (0: as fast as possible)")
+	flag.IntVar(&o.leads, "leads", 5000, "distinct visitors the webhooks are spread over")
+	flag.StringVar(&o.ackedOut, "acked", "", "file to write each acknowledged event id to, one per line")
+	flag.StringVar(&o.lagToken, "lag-token", "", "auditor token: also measure ingest-to-view lag")
 	flag.Parse()
-	if err := run(*base+"/v1/ingest/"+*source, *secret, *senders, *duration, *total, *leads, *ackedOut); err != nil {
+	if err := run(o); err != nil {
 		fmt.Fprintln(os.Stderr, "loadgen:", err)
 		os.Exit(1)
 	}
@@ -45,15 +54,21 @@ type result struct {
 	acked     []string
 }
 
-func run(url, secret string, senders int, duration time.Duration, total int64, leads int, ackedOut string) error {
+func run(o options) error {
 	client := &http.Client{
 		Timeout:   10 * time.Second,
-		Transport: &http.Transport{MaxIdleConnsPerHost: senders, MaxConnsPerHost: senders},
+		Transport: &http.Transport{MaxIdleConnsPerHost: o.senders + 1, MaxConnsPerHost: o.senders + 1},
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), duration)
+	ctx, cancel := context.WithTimeout(context.Background(), o.duration)
 	defer cancel()
+	var pace <-chan time.Time
+	if o.rate > 0 {
+		ticker := time.NewTicker(time.Second / time.Duration(o.rate))
+		defer ticker.Stop()
+		pace = ticker.C
+	}
 	var seq atomic.Int64
-	results := make([]result, senders)
+	results := make([]result, o.senders)
 	var wg sync.WaitGroup
 	start := time.Now()
 	for i := range results {
@@ -62,21 +77,38 @@ func run(url, secret string, senders int, duration time.Duration, total int64, l
 			defer wg.Done()
 			r.statuses = map[int]int{}
 			for ctx.Err() == nil {
+				if pace != nil {
+					select {
+					case <-pace:
+					case <-ctx.Done():
+						return
+					}
+				}
 				n := seq.Add(1)
-				if total > 0 && n > total {
+				if o.total > 0 && n > o.total {
 					return
 				}
-				status, eventID, took := post(client, url, secret, n, leads)
-				r.statuses[status]++
-				if status == http.StatusOK {
+				reply, took := post(client, o, n)
+				r.statuses[reply.status]++
+				if reply.status == http.StatusOK {
 					r.latencies = append(r.latencies, took)
-					r.acked = append(r.acked, eventID)
+					r.acked = append(r.acked, reply.EventID)
 				}
 			}
 		}(&results[i])
 	}
+	var lags []time.Duration
+	probeDone := make(chan struct{})
+	go func() {
+		defer close(probeDone)
+		if o.lagToken != "" {
+			lags = probeLag(ctx, client, o, &seq)
+		}
+	}()
 	wg.Wait()
 	elapsed := time.Since(start)
+	cancel()
+	<-probeDone
 
 	var all []time.Duration
 	statuses := map[int]int{}
@@ -88,61 +120,27 @@ func run(url, secret string, senders int, duration time.Duration, total int64, l
 			statuses[s] += c
 		}
 	}
-	sort.Slice(all, func(i, j int) bool { return all[i] < all[j] })
-	pct := func(p float64) time.Duration {
-		if len(all) == 0 {
-			return 0
-		}
-		return all[int(p*float64(len(all)-1))]
-	}
+	p := percentiles(all)
 	fmt.Printf("senders=%d duration=%s acked=%d rate=%.0f/s p50=%s p90=%s p99=%s max=%s statuses=%v\n",
-		senders, elapsed.Round(time.Millisecond), len(all), float64(len(all))/elapsed.Seconds(),
-		pct(.50).Round(10*time.Microsecond), pct(.90).Round(10*time.Microsecond),
-		pct(.99).Round(10*time.Microsecond), pct(1).Round(10*time.Microsecond), statuses)
-	if ackedOut != "" {
-		return writeLines(ackedOut, acked)
+		o.senders, elapsed.Round(time.Millisecond), len(all), float64(len(all))/elapsed.Seconds(),
+		p(.50), p(.90), p(.99), p(1), statuses)
+	if o.lagToken != "" {
+		l := percentiles(lags)
+		fmt.Printf("ingest-to-view lag: samples=%d p50=%s p99=%s max=%s\n", len(lags), l(.50), l(.99), l(1))
+	}
+	if o.ackedOut != "" {
+		return writeLines(o.ackedOut, acked)
 	}
 	return nil
 }
 
-// post sends one visitor_created webhook; status 0 means no answer.
-func post(client *http.Client, url, secret string, n int64, leads int) (status int, eventID string, took time.Duration) {
-	body := fmt.Sprintf(`{"event":"visitor_created","timestamp":"%s","websiteId":"web_load","data":{"visitor":`+
-		`{"id":"vis_%d","name":"Load Visitor %d","email":"visitor%d@example.com","phone":"+1 555 000 %04d",`+
-		`"qualityScore":%d,"customFields":{"intent":"Buy","seq":%d}}}}`,
-		time.Now().UTC().Format(time.RFC3339Nano), n%int64(leads), n, n%int64(leads), n%10000, n%100, n)
-	req, err := http.NewRequest(http.MethodPost, url, bytes.NewBufferString(body))
-	if err != nil {
-		return 0, "", 0
+// percentiles sorts the samples and returns a function giving the p-th one.
+func percentiles(samples []time.Duration) func(p float64) time.Duration {
+	sort.Slice(samples, func(i, j int) bool { return samples[i] < samples[j] })
+	return func(p float64) time.Duration {
+		if len(samples) == 0 {
+			return 0
+		}
+		return samples[int(p*float64(len(samples)-1))].Round(10 * time.Microsecond)
 	}
-	req.Header.Set("Content-Type", "application/json")
-	req.Header.Set("X-Webhook-Secret", secret)
-	start := time.Now()
-	resp, err := client.Do(req)
-	if err != nil {
-		return 0, "", 0
-	}
-	defer resp.Body.Close()
-	var reply struct {
-		EventID string `json:"event_id"`
-	}
-	data, _ := io.ReadAll(resp.Body)
-	took = time.Since(start)
-	_ = json.Unmarshal(data, &reply)
-	return resp.StatusCode, reply.EventID, took
-}
-
-func writeLines(path string, lines []string) error {
-	f, err := os.Create(path)
-	if err != nil {
-		return fmt.Errorf("create %s: %w", path, err)
-	}
-	w := bufio.NewWriter(f)
-	for _, l := range lines {
-		fmt.Fprintln(w, l)
-	}
-	if err := w.Flush(); err != nil {
-		return fmt.Errorf("write %s: %w", path, err)
-	}
-	return f.Close()
 }
