@@ -24,6 +24,11 @@ type SubscribeConfig struct {
 	PollInterval time.Duration
 	// AckDeadline bounds one message's handling; past it the message is re-sent. Defaults to 30s.
 	AckDeadline time.Duration
+	// BeforeAck, if set, runs in the subscriber's transaction once a batch's messages are
+	// acked, just before the group's checkpoint is written: the place to flush work batched
+	// across messages. position is the last acked message's. An error rolls the batch back,
+	// and its messages are delivered again.
+	BeforeAck func(position int64) error
 }
 
 // Subscribe starts reading the log as the named consumer group, from where the group last
@@ -36,6 +41,10 @@ func (s *Store) Subscribe(ctx context.Context, group string, cfg SubscribeConfig
 	if cfg.AckDeadline == 0 {
 		cfg.AckDeadline = 30 * time.Second
 	}
+	offsets := s.offsets
+	if cfg.BeforeAck != nil {
+		offsets = hookedOffsets{OffsetsAdapter: s.offsets, beforeAck: cfg.BeforeAck}
+	}
 	sub, err := wsql.NewSubscriber(s.db, wsql.SubscriberConfig{
 		ConsumerGroup:  group,
 		PollInterval:   cfg.PollInterval,
@@ -43,7 +52,7 @@ func (s *Store) Subscribe(ctx context.Context, group string, cfg SubscribeConfig
 		RetryInterval:  time.Second,
 		AckDeadline:    &cfg.AckDeadline,
 		SchemaAdapter:  s.schema,
-		OffsetsAdapter: s.offsets,
+		OffsetsAdapter: offsets,
 	}, watermill.NewSlogLogger(s.log))
 	if err != nil {
 		return nil, fmt.Errorf("subscriber %s: %w", group, err)
@@ -68,3 +77,21 @@ func (s *Subscription) Close() error {
 // publisher can be pointed at the log.
 func (s *Store) SchemaAdapter() wsql.SchemaAdapter   { return s.schema }
 func (s *Store) OffsetsAdapter() wsql.OffsetsAdapter { return s.offsets }
+
+// hookedOffsets runs a hook where watermill-sql asks for the ack query: the one moment, inside
+// the batch's transaction, after the last ack and before the commit. watermill-sql has no error
+// path there, so a failed hook answers with a query that cannot run, and watermill rolls back.
+type hookedOffsets struct {
+	wsql.OffsetsAdapter
+	beforeAck func(position int64) error
+}
+
+// rolledBackByHook names no table: selecting from it fails, and that failure rolls the batch back.
+const rolledBackByHook = `"before-ack hook failed: batch rolled back (see the log)"`
+
+func (h hookedOffsets) AckMessageQuery(topic string, row wsql.Row, group string) wsql.Query {
+	if err := h.beforeAck(row.Offset); err != nil {
+		return wsql.Query{Query: `SELECT * FROM ` + rolledBackByHook}
+	}
+	return h.OffsetsAdapter.AckMessageQuery(topic, row, group)
+}

@@ -12,16 +12,13 @@ import (
 	wsql "github.com/ThreeDotsLabs/watermill-sql/v3/pkg/sql"
 	"github.com/ThreeDotsLabs/watermill/message"
 
+	"github.com/leadledger/leadledger/domain"
 	"github.com/leadledger/leadledger/eventstore"
 )
 
-// applyAttempts bounds the retries of one event before it is recorded as failed and skipped:
-// one bad event must never stall the view.
-const applyAttempts = 3
-
-// LeadView keeps the current view of every lead, folded from the log by domain.Apply. Each
-// event's effect and the group's checkpoint commit in one transaction (the subscriber's), so
-// an event changes the view exactly once.
+// LeadView keeps the current view of every lead, folded from the log by domain.Apply. A batch
+// of events is folded in memory, written in a few statements, and committed with the group's
+// checkpoint in the subscriber's transaction, so each event changes the view exactly once.
 type LeadView struct {
 	store   *eventstore.Store
 	db      *sql.DB // for queries; writes go through the subscriber's transaction
@@ -29,6 +26,7 @@ type LeadView struct {
 	log     *slog.Logger
 	failed  atomic.Int64
 	cache   leadCache
+	batch   []effect // folded, not yet written: see flush
 }
 
 // NewLeadView creates the view's tables if needed.
@@ -47,7 +45,10 @@ func (v *LeadView) Failed() int64 { return v.failed.Load() }
 
 // Run folds the log into the view until ctx is done.
 func (v *LeadView) Run(ctx context.Context) error {
-	sub, err := v.store.Subscribe(ctx, LeadViewGroup, eventstore.SubscribeConfig{PollInterval: 50 * time.Millisecond})
+	sub, err := v.store.Subscribe(ctx, LeadViewGroup, eventstore.SubscribeConfig{
+		PollInterval: 50 * time.Millisecond,
+		BeforeAck:    v.flush,
+	})
 	if err != nil {
 		return err
 	}
@@ -60,7 +61,7 @@ func (v *LeadView) Run(ctx context.Context) error {
 			if !ok {
 				return nil
 			}
-			if err := v.handle(msg); err != nil {
+			if err := v.fold(msg); err != nil {
 				v.log.Error("lead view: event not handled, will be delivered again", "event", msg.UUID, "err", err)
 				msg.Nack()
 				continue
@@ -70,10 +71,9 @@ func (v *LeadView) Run(ctx context.Context) error {
 	}
 }
 
-// handle applies one event inside the subscriber's transaction, each attempt in a savepoint
-// (a failed statement must not abort the batch, and a nack would not undo writes). After
-// applyAttempts failures the event is recorded as failed and the view moves on.
-func (v *LeadView) handle(msg *message.Message) error {
+// fold applies one event to the cached leads and keeps the result for flush, which writes the
+// whole batch just before the subscriber commits it with the group's checkpoint.
+func (v *LeadView) fold(msg *message.Message) error {
 	tx, ok := wsql.TxFromContext(msg.Context())
 	if !ok {
 		return errors.New("no subscriber transaction in the message context")
@@ -85,20 +85,21 @@ func (v *LeadView) handle(msg *message.Message) error {
 	e, err := eventstore.DecodeMessage(msg)
 	if err != nil {
 		// Retrying cannot help an event that does not decode: record it and move on.
-		v.failed.Add(1)
 		v.log.Error("lead view: undecodable event recorded as failed", "event", msg.UUID, "err", err)
 		position, _ := strconv.ParseInt(msg.Metadata.Get(eventstore.MetaPosition), 10, 64)
-		return v.recordFailure(ctx, tx, position, msg.Metadata.Get(eventstore.MetaLeadID), err)
+		v.batch = append(v.batch, effect{position: position, leadID: msg.Metadata.Get(eventstore.MetaLeadID), failure: err})
+		return nil
 	}
-	for attempt := 1; attempt <= applyAttempts; attempt++ {
-		if err = v.apply(ctx, tx, e); err == nil {
-			return nil
+	lead, cached := v.cache.leads[e.LeadID]
+	if !cached {
+		if lead, err = v.load(ctx, tx, e.LeadID.String()); err != nil && !errors.Is(err, domain.ErrNotFound) {
+			return err
 		}
-		v.log.Warn("lead view: apply failed", "position", e.Position, "attempt", attempt, "err", err)
 	}
-	v.failed.Add(1)
-	v.log.Error("lead view: event recorded as failed to apply", "position", e.Position, "lead", e.LeadID, "err", err)
-	return v.recordFailure(ctx, tx, e.Position, e.LeadID.String(), err)
+	lead, outcome := domain.Apply(lead, e)
+	v.cache.leads[e.LeadID], v.cache.applied = lead, e.Position
+	v.batch = append(v.batch, effect{position: e.Position, leadID: e.LeadID.String(), event: e, lead: lead, outcome: outcome})
+	return nil
 }
 
 func (v *LeadView) q(query string) string { return rebind(v.dialect, query) }

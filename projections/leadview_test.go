@@ -207,3 +207,46 @@ func TestLeadViewTakingTurnsAcrossProcesses(t *testing.T) {
 		})
 	}
 }
+
+// PostgreSQL refuses a NUL character in text. A batch holding such an event is written again
+// event by event: the bad event is recorded as failed, its neighbours land.
+func TestLeadViewIsolatesAnEventTheDatabaseRefuses(t *testing.T) {
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	store, err := eventstore.Open(ctx, eventstore.Config{URL: eventstoretest.PostgresURL(t)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer store.Close()
+	if err := store.Migrate(ctx); err != nil {
+		t.Fatal(err)
+	}
+	bad := whatConverts(domain.LeadCaptured, "66", "2026-01-01T10:00:00Z", "x")
+	bad.Data.Name = "Nul\x00Name"
+	stored, err := store.Append(ctx, whatConverts(domain.LeadCaptured, "65", "2026-01-01T10:00:00Z", "ok"), bad,
+		whatConverts(domain.LeadCaptured, "67", "2026-01-01T10:00:00Z", "ok"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	view, err := projections.NewLeadView(ctx, store, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	go func() { _ = view.Run(ctx) }()
+	if err := view.WaitFor(ctx, stored[2].Position, 10*time.Second); err != nil {
+		t.Fatalf("the view stalled on an event the database refuses: %v", err)
+	}
+	for i, want := range []bool{true, false, true} {
+		outcomes, err := view.Outcomes(ctx, stored[i].LeadID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		o := outcomes[stored[i].Position]
+		if o.Applied != want || (!want && o.Error == "") {
+			t.Errorf("event %d: %+v, want applied=%v (and an error when not)", i, o, want)
+		}
+	}
+	if view.Failed() != 1 {
+		t.Errorf("failed = %d, want 1", view.Failed())
+	}
+}

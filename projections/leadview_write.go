@@ -30,6 +30,12 @@ func (c *leadCache) join(ctx context.Context, tx *sql.Tx, v *LeadView) error {
 	if c.tx == tx {
 		return nil
 	}
+	if len(v.batch) > 0 {
+		// The previous transaction ended without our flush (rolled back, or nothing acked):
+		// what was folded in it never reached the database.
+		v.batch = nil
+		c.forget()
+	}
 	checkpoint, err := v.store.GroupPositionIn(ctx, tx, LeadViewGroup)
 	if err != nil {
 		return err
@@ -40,6 +46,9 @@ func (c *leadCache) join(ctx context.Context, tx *sql.Tx, v *LeadView) error {
 	c.tx, c.applied = tx, checkpoint
 	return nil
 }
+
+// forget drops the cached leads: the next batch reads them from the database again.
+func (c *leadCache) forget() { c.leads, c.applied = map[uuid.UUID]domain.Lead{}, -1 }
 
 // apply folds one event into its lead and records the outcome, all in one savepoint, so a
 // failure leaves neither half behind (and on PostgreSQL does not abort the batch).
@@ -132,6 +141,12 @@ func (v *LeadView) writeSQLite(ctx context.Context, tx *sql.Tx, lead leadRow, ou
 // round trip inside the subscriber's transaction is paid per event. The values are inlined as
 // escaped literals (simple queries take no parameters).
 func (v *LeadView) writePostgres(ctx context.Context, tx *sql.Tx, lead leadRow, outcome []any) error {
+	for _, arg := range append(append([]any{}, lead...), outcome...) {
+		if s, ok := arg.(string); ok && strings.ContainsRune(s, 0) {
+			// It would end the query text early on the wire; PostgreSQL cannot store it anyway.
+			return errors.New("a value contains a NUL character, which PostgreSQL text cannot hold")
+		}
+	}
 	stmts := []string{"SAVEPOINT lead_view", inline(insertOutcome, outcome)}
 	if lead != nil {
 		stmts = append(stmts, inline(upsertLead, lead))
