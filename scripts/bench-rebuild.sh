@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Rebuild rate of the lead view: fills a fresh log with N webhooks through an ingest-only
-# server, then times `leadledger rebuild`, on PostgreSQL and on SQLite. Loopback only.
+# server, times `leadledger rebuild`, then measures the read API over the rebuilt view (a
+# lead's history, an email lookup), on PostgreSQL and on SQLite. Loopback only.
 #   scripts/bench-rebuild.sh [events]   (default 100000)
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -13,6 +14,7 @@ psql "$pg" -qc "CREATE SCHEMA $schema" >/dev/null
 sep='?'; [[ $pg == *\?* ]] && sep='&'
 go build -o "$work/leadledger" ./cmd/leadledger
 go build -o "$work/loadgen" ./scripts/loadgen
+go build -o "$work/readbench" ./scripts/readbench
 
 bench() {
   local name=$1 database=$2
@@ -21,6 +23,7 @@ listen: 127.0.0.1:18092
 database: "$database"
 log_level: warn
 run_projections: false
+tokens: [{name: bench, role: auditor, token: bench-token}]
 sources:
   - {id: leadflo, vendor: leadflo, auth: {type: header_secret, header: X-Webhook-Secret, secret: bench-secret}}
 YAML
@@ -32,6 +35,11 @@ YAML
   printf '%-9s ' "$name"
   /usr/bin/time -f 'peak RSS %M KB' "$work/leadledger" rebuild --config "$work/$name.yaml" 2>&1 | tr '\n' ' '
   echo
+  "$work/leadledger" serve --config "$work/$name.yaml" 2>>"$work/$name.log" &
+  pid=$!
+  for _ in $(seq 1 100); do curl -sf http://127.0.0.1:18092/readyz >/dev/null && break; sleep 0.1; done
+  "$work/readbench" -url http://127.0.0.1:18092 -token bench-token -c 8 -d 15s | sed "s/^/$name  /"
+  kill -TERM $pid; wait $pid
 }
 
 echo "lead view rebuild, $events events, $(nproc) cores"
