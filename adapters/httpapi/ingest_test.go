@@ -13,6 +13,7 @@ import (
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
+	"net/url"
 	"os"
 	"strings"
 	"sync"
@@ -247,10 +248,23 @@ func testVendorExamples(t *testing.T, backend string) {
 			t.Fatalf("positions %v are not increasing", positions)
 		}
 	}
-	// The same LeadFloAgent visitor: both events belong to one lead.
+	// The same LeadFloAgent visitor: both events belong to one lead, which the view shows whole.
 	all := l.events(t)
 	if all[2]["lead_id"] != all[3]["lead_id"] {
 		t.Errorf("visitor_created and conversation_ended of vis_xyz have different lead ids")
+	}
+	status, lead := l.get(t, fmt.Sprintf("/v1/leads/%s?min_position=%d", all[3]["lead_id"], int64(positions[len(positions)-1])))
+	conversations, _ := lead["conversations"].([]any)
+	if status != 200 || lead["name"] != "Sarah Johnson" || lead["phone"] != "+1 555 123 4567" || len(conversations) != 1 || lead["event_count"].(float64) != 2 {
+		t.Errorf("LeadFloAgent lead in the view: %d %v", status, lead)
+	}
+	// Conversica's and Sensei's leads are found by email, whatever its case and spaces.
+	for email, want := range map[string]string{" JOHN.DOE@example.com": "conversica", "john@EXAMPLE.com ": "sensei"} {
+		_, page := l.get(t, "/v1/leads?email="+url.QueryEscape(email))
+		leads, _ := page["leads"].([]any)
+		if len(leads) != 1 || leads[0].(map[string]any)["source"] != want {
+			t.Errorf("email lookup %q: %v, want the %s lead", email, page, want)
+		}
 	}
 }
 
