@@ -1,9 +1,10 @@
 package config
 
 import (
-	"encoding/base64"
 	"fmt"
 	"strings"
+
+	"github.com/leadledger/leadledger/adapters/standardwebhooks"
 )
 
 // file is the YAML shape of the configuration, before secrets are resolved.
@@ -99,7 +100,7 @@ func (s fileSource) resolve(getenv func(string) string) (Source, error) {
 	auth := Auth{Type: s.Auth.Type, Username: s.Auth.Username, Header: s.Auth.Header, Secrets: secrets}
 	if auth.Type == AuthStandardWebhooks {
 		for i, secret := range secrets {
-			key, err := decodeWebhookSecret(secret)
+			key, err := standardwebhooks.DecodeSecret(secret)
 			if err != nil {
 				return Source{}, fmt.Errorf("source %q: secret %d: %w", s.ID, i+1, err)
 			}
@@ -107,17 +108,4 @@ func (s fileSource) resolve(getenv func(string) string) (Source, error) {
 		}
 	}
 	return Source{ID: s.ID, Vendor: s.Vendor, Auth: auth}, nil
-}
-
-// decodeWebhookSecret decodes a Standard Webhooks secret, "whsec_" followed by base64.
-func decodeWebhookSecret(secret string) ([]byte, error) {
-	b64, ok := strings.CutPrefix(secret, "whsec_")
-	if !ok {
-		return nil, fmt.Errorf("a standard_webhooks secret must start with whsec_")
-	}
-	key, err := base64.StdEncoding.DecodeString(b64)
-	if err != nil || len(key) == 0 {
-		return nil, fmt.Errorf("a standard_webhooks secret must be whsec_ followed by base64")
-	}
-	return key, nil
 }
