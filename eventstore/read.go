@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"time"
 
 	"github.com/ThreeDotsLabs/watermill/message"
 	"github.com/google/uuid"
@@ -18,6 +19,8 @@ import (
 type Filter struct {
 	Types   []domain.EventType
 	Sources []string
+	// UpTo, if positive, bounds the read to positions <= UpTo.
+	UpTo int64
 }
 
 const selectEvents = `SELECT "offset", uuid, payload, metadata FROM ` + eventsTable
@@ -51,6 +54,10 @@ func (s *Store) ReadAll(ctx context.Context, after int64, limit int, f Filter) (
 			args = append(args, src)
 		}
 	}
+	if f.UpTo > 0 {
+		where = append(where, `"offset" <= `+s.dialect.bind(len(args)+1))
+		args = append(args, f.UpTo)
+	}
 	query := selectEvents + ` WHERE ` + strings.Join(where, " AND ") +
 		` ORDER BY "offset" LIMIT ` + s.dialect.bind(len(args)+1)
 	events, err := s.query(ctx, query, append(args, limit)...)
@@ -67,6 +74,25 @@ func (s *Store) Head(ctx context.Context) (int64, error) {
 		return 0, fmt.Errorf("read log head: %w", err)
 	}
 	return head.Int64, nil
+}
+
+// PositionBefore is the position just before the first event received at or after t: reading
+// the log after it starts at t. It is the head when nothing was received since t.
+func (s *Store) PositionBefore(ctx context.Context, t time.Time) (int64, error) {
+	received := `received_at >= $1`
+	arg := any(t.UTC())
+	if s.dialect.name == "sqlite" {
+		// received_at is RFC 3339 text with a varying number of digits: compare it as a time.
+		received, arg = `julianday(received_at) >= julianday(?)`, t.UTC().Format(time.RFC3339Nano)
+	}
+	var first sql.NullInt64
+	if err := s.reads.QueryRowContext(ctx, `SELECT MIN("offset") FROM `+eventsTable+` WHERE `+received, arg).Scan(&first); err != nil {
+		return 0, fmt.Errorf("find position at %s: %w", t.Format(time.RFC3339), err)
+	}
+	if !first.Valid {
+		return s.Head(ctx)
+	}
+	return first.Int64 - 1, nil
 }
 
 func (s *Store) query(ctx context.Context, query string, args ...any) ([]domain.Event, error) {
