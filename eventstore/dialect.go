@@ -57,3 +57,22 @@ func (d dialect) list(start, n int) string {
 	}
 	return b.String()
 }
+
+// Rebind turns ? placeholders into the database's own, so one query text serves both
+// databases (PostgreSQL numbers them: $1, $2, ...).
+func (s *Store) Rebind(query string) string {
+	if s.dialect.name != "postgres" {
+		return query
+	}
+	var b strings.Builder
+	n := 0
+	for _, r := range query {
+		if r == '?' {
+			n++
+			b.WriteString(s.dialect.bind(n))
+			continue
+		}
+		b.WriteRune(r)
+	}
+	return b.String()
+}

@@ -32,6 +32,9 @@ func TestReadRangeAndTime(t *testing.T) {
 				positions = append(positions, stored[0].Position)
 			}
 
+			if n, err := s.Count(ctx, positions[0], eventstore.Filter{UpTo: positions[2]}); err != nil || n != 2 {
+				t.Fatalf("count (%d, %d] = %d, %v; want 2", positions[0], positions[2], n, err)
+			}
 			got, err := s.ReadAll(ctx, positions[0], 100, eventstore.Filter{UpTo: positions[2]})
 			if err != nil {
 				t.Fatalf("read range: %v", err)

@@ -40,6 +40,26 @@ func (s *Store) ReadStream(ctx context.Context, leadID uuid.UUID) ([]domain.Even
 // Paging by position is safe because appends commit in position order (see the package doc):
 // no row with a smaller position can commit after a larger one was visible.
 func (s *Store) ReadAll(ctx context.Context, after int64, limit int, f Filter) ([]domain.Event, error) {
+	where, args := s.where(after, f)
+	events, err := s.query(ctx, selectEvents+where+` ORDER BY "offset" LIMIT `+s.dialect.bind(len(args)+1), append(args, limit)...)
+	if err != nil {
+		return nil, fmt.Errorf("read log after %d: %w", after, err)
+	}
+	return events, nil
+}
+
+// Count is the number of events after a position that match f.
+func (s *Store) Count(ctx context.Context, after int64, f Filter) (int64, error) {
+	where, args := s.where(after, f)
+	var n int64
+	if err := s.reads.QueryRowContext(ctx, `SELECT COUNT(*) FROM `+eventsTable+where, args...).Scan(&n); err != nil {
+		return 0, fmt.Errorf("count events after %d: %w", after, err)
+	}
+	return n, nil
+}
+
+// where is the WHERE clause, with its arguments, of the events after a position that match f.
+func (s *Store) where(after int64, f Filter) (string, []any) {
 	where := []string{`"offset" > ` + s.dialect.bind(1)}
 	args := []any{after}
 	if len(f.Types) > 0 {
@@ -58,13 +78,7 @@ func (s *Store) ReadAll(ctx context.Context, after int64, limit int, f Filter) (
 		where = append(where, `"offset" <= `+s.dialect.bind(len(args)+1))
 		args = append(args, f.UpTo)
 	}
-	query := selectEvents + ` WHERE ` + strings.Join(where, " AND ") +
-		` ORDER BY "offset" LIMIT ` + s.dialect.bind(len(args)+1)
-	events, err := s.query(ctx, query, append(args, limit)...)
-	if err != nil {
-		return nil, fmt.Errorf("read log after %d: %w", after, err)
-	}
-	return events, nil
+	return ` WHERE ` + strings.Join(where, " AND "), args
 }
 
 // Head is the position of the newest event, 0 for an empty log.
