@@ -1,0 +1,177 @@
+package sinks
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/google/uuid"
+)
+
+// cursor is one position over the log delivering into a sink: the sink's own live cursor, or
+// a replay's.
+type cursor struct {
+	sink   Sink
+	replay *Replay // nil for the live cursor
+}
+
+func (c cursor) key() string {
+	if c.replay != nil {
+		return "replay:" + c.replay.ID.String()
+	}
+	return "sink:" + c.sink.ID.String()
+}
+
+func (c cursor) table() string {
+	if c.replay != nil {
+		return "sink_replays"
+	}
+	return "sinks"
+}
+
+func (c cursor) id() uuid.UUID {
+	if c.replay != nil {
+		return c.replay.ID
+	}
+	return c.sink.ID
+}
+
+// runnable lists the cursors that should be delivering: those of active or failing sinks, and
+// the running replays of such sinks.
+func (r *Registry) runnable(ctx context.Context) ([]cursor, error) {
+	sinks, err := r.Sinks(ctx)
+	if err != nil {
+		return nil, err
+	}
+	bySink := map[uuid.UUID]Sink{}
+	var out []cursor
+	for _, s := range sinks {
+		if s.Status == StatusActive || s.Status == StatusFailing {
+			bySink[s.ID] = s
+			out = append(out, cursor{sink: s})
+		}
+	}
+	rows, err := r.store.ReadDB().QueryContext(ctx, r.q(`SELECT `+replayColumns+` FROM sink_replays WHERE status = ?`), string(ReplayRunning))
+	if err != nil {
+		return nil, fmt.Errorf("list running replays: %w", err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		rp, err := scanReplay(rows)
+		if err != nil {
+			return nil, err
+		}
+		if s, ok := bySink[rp.SinkID]; ok {
+			out = append(out, cursor{sink: s, replay: &rp})
+		}
+	}
+	return out, rows.Err()
+}
+
+// claim takes a cursor's lease for owner, if nobody else holds it.
+func (r *Registry) claim(ctx context.Context, c cursor, owner string, until time.Time) (bool, error) {
+	now := r.now().UnixMilli()
+	res, err := r.exec(ctx, `UPDATE `+c.table()+` SET lease_owner = ?, lease_until = ? WHERE id = ? AND (lease_owner = ? OR lease_until < ?)`,
+		owner, until.UnixMilli(), c.id().String(), owner, now)
+	if err != nil {
+		return false, fmt.Errorf("claim %s: %w", c.key(), err)
+	}
+	n, err := res.RowsAffected()
+	return n == 1, err
+}
+
+// release gives a cursor's lease back, so another process may take it over at once.
+func (r *Registry) release(ctx context.Context, c cursor, owner string) error {
+	_, err := r.exec(ctx, `UPDATE `+c.table()+` SET lease_until = 0 WHERE id = ? AND lease_owner = ?`, c.id().String(), owner)
+	return err
+}
+
+// progress is what a cursor has done since it was last saved.
+type progress struct {
+	position          int64
+	delivered, failed int64
+	attempts          []Attempt
+	status            Status // live cursor: active or failing; "" leaves it
+	lastError         string // "" leaves it
+	gone              bool   // the receiver answered 410: disable the sink
+	completed         bool   // replay: every event is done
+}
+
+// save writes a cursor's progress and its attempts in one transaction and renews its lease.
+// It reports false when owner no longer holds the lease (or the sink was deleted): the
+// cursor must stop, since another process may be delivering from it.
+func (r *Registry) save(ctx context.Context, c cursor, p progress, owner string, leaseUntil time.Time) (bool, error) {
+	tx, err := r.store.DB().BeginTx(ctx, nil)
+	if err != nil {
+		return false, fmt.Errorf("save %s: %w", c.key(), err)
+	}
+	defer func() { _ = tx.Rollback() }()
+	for chunk := range slices.Chunk(p.attempts, 500) {
+		if err := r.insertAttempts(ctx, tx, chunk); err != nil {
+			return false, err
+		}
+	}
+	now := formatTime(r.now())
+	var res sql.Result
+	if c.replay == nil {
+		res, err = tx.ExecContext(ctx, r.q(`UPDATE sinks SET position = ?, delivered = delivered + ?, failed = failed + ?,
+			last_error = CASE WHEN ? = '' THEN last_error ELSE ? END,
+			status = CASE WHEN status IN ('active', 'failing') AND ? <> '' THEN ? ELSE status END,
+			lease_until = ? WHERE id = ? AND lease_owner = ? AND deleted_at IS NULL`),
+			p.position, p.delivered, p.failed, p.lastError, p.lastError, string(p.status), string(p.status),
+			leaseUntil.UnixMilli(), c.sink.ID.String(), owner)
+	} else {
+		status := ReplayRunning
+		if p.completed {
+			status = ReplayCompleted
+		}
+		res, err = tx.ExecContext(ctx, r.q(`UPDATE sink_replays SET position = ?, delivered = delivered + ?, failed = failed + ?,
+			finished_at = CASE WHEN status = 'running' AND ? = 'completed' THEN ? ELSE finished_at END,
+			status = CASE WHEN status = 'running' THEN ? ELSE status END,
+			lease_until = ? WHERE id = ? AND lease_owner = ?`),
+			p.position, p.delivered, p.failed, string(status), now, string(status),
+			leaseUntil.UnixMilli(), c.replay.ID.String(), owner)
+	}
+	if err != nil {
+		return false, fmt.Errorf("save %s: %w", c.key(), err)
+	}
+	if n, err := res.RowsAffected(); err != nil || n == 0 {
+		return false, err
+	}
+	if p.gone {
+		if _, err := tx.ExecContext(ctx, r.q(`UPDATE sinks SET status = 'disabled', last_error = ? WHERE id = ? AND status IN ('active', 'failing')`),
+			p.lastError, c.sink.ID.String()); err != nil {
+			return false, fmt.Errorf("disable sink %s: %w", c.sink.ID, err)
+		}
+	}
+	if err := tx.Commit(); err != nil {
+		return false, fmt.Errorf("save %s: commit: %w", c.key(), err)
+	}
+	if p.gone || p.completed {
+		r.signal()
+	}
+	return true, nil
+}
+
+func (r *Registry) insertAttempts(ctx context.Context, tx *sql.Tx, attempts []Attempt) error {
+	values := make([]string, len(attempts))
+	args := make([]any, 0, len(attempts)*10)
+	for i, a := range attempts {
+		values[i] = "(?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+		var replay any
+		if a.ReplayID != nil {
+			replay = a.ReplayID.String()
+		}
+		args = append(args, a.SinkID.String(), replay, a.EventID.String(), a.Position, a.LeadID.String(),
+			a.Number, a.StatusCode, a.LatencyMS, a.Error, formatTime(a.AttemptedAt))
+	}
+	_, err := tx.ExecContext(ctx, r.q(`INSERT INTO sink_attempts (sink_id, replay_id, event_id, position, lead_id,
+		attempt, status_code, latency_ms, error, attempted_at) VALUES `+strings.Join(values, ", ")), args...)
+	if err != nil {
+		return fmt.Errorf("record %d attempts: %w", len(attempts), err)
+	}
+	return nil
+}

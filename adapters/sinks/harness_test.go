@@ -1,0 +1,228 @@
+package sinks_test
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/google/uuid"
+
+	"github.com/leadledger/leadledger/adapters/sinks"
+	"github.com/leadledger/leadledger/adapters/standardwebhooks"
+	"github.com/leadledger/leadledger/domain"
+	"github.com/leadledger/leadledger/eventstore"
+	"github.com/leadledger/leadledger/eventstore/eventstoretest"
+)
+
+const secret = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"
+
+// ledger is a real store with the sinks' registry and a running delivery engine.
+type ledger struct {
+	store    *eventstore.Store
+	registry *sinks.Registry
+	stop     func()
+}
+
+// fastConfig retries quickly so failure cases finish in a test's time.
+func fastConfig() sinks.Config {
+	return sinks.Config{PollInterval: 20 * time.Millisecond, LeaseTTL: time.Second, FailingAfter: 3,
+		Backoff: sinks.Backoff{Base: 20 * time.Millisecond, Max: 200 * time.Millisecond, MaxAttempts: 1000}}
+}
+
+func openLedger(t *testing.T, url string, cfg sinks.Config) *ledger {
+	t.Helper()
+	ctx := context.Background()
+	store, err := eventstore.Open(ctx, eventstore.Config{URL: url})
+	if err != nil {
+		t.Fatalf("open store: %v", err)
+	}
+	if err := store.Migrate(ctx); err != nil {
+		t.Fatalf("migrate: %v", err)
+	}
+	registry, err := sinks.NewRegistry(ctx, store)
+	if err != nil {
+		t.Fatalf("registry: %v", err)
+	}
+	l := &ledger{store: store, registry: registry}
+	l.stop = l.startEngine(t, cfg)
+	t.Cleanup(func() { l.stop(); _ = store.Close() })
+	return l
+}
+
+// startEngine runs a delivery engine (a process's worth) and returns what stops it.
+func (l *ledger) startEngine(t *testing.T, cfg sinks.Config) func() {
+	m, err := sinks.NewManager(cfg, l.store, l.registry)
+	if err != nil {
+		t.Fatalf("manager: %v", err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() { defer close(done); _ = m.Run(ctx) }()
+	var once sync.Once
+	return func() { once.Do(func() { cancel(); <-done }) }
+}
+
+// appendEvents appends n events spread over the given number of leads, returning them stored.
+func (l *ledger) appendEvents(t *testing.T, source string, n, leads int) []domain.Event {
+	t.Helper()
+	var out []domain.Event
+	for i := range n {
+		key := fmt.Sprintf("visitor-%d", i%leads)
+		p := domain.Parsed{Type: domain.LeadCaptured, LeadKey: key, Data: domain.LeadData{ExternalID: key, Name: fmt.Sprint("Lead ", i)}}
+		if i >= leads {
+			p.Type = domain.ConversationEnded
+		}
+		stored, err := l.store.Append(context.Background(), domain.NewEvent(source, "leadflo", p, []byte(fmt.Sprintf(`{"n":%d}`, i)), time.Now()))
+		if err != nil {
+			t.Fatalf("append: %v", err)
+		}
+		out = append(out, stored...)
+	}
+	return out
+}
+
+func (l *ledger) addSink(t *testing.T, url, start string, f sinks.Filter) sinks.Sink {
+	t.Helper()
+	s, err := l.registry.Create(context.Background(), sinks.NewSink{Name: "test", Type: "webhook", URL: url, Secret: secret, Filter: f, Start: start})
+	if err != nil {
+		t.Fatalf("create sink: %v", err)
+	}
+	return s
+}
+
+func (l *ledger) sink(t *testing.T, id uuid.UUID) sinks.Sink {
+	t.Helper()
+	s, err := l.registry.Sink(context.Background(), id)
+	if err != nil {
+		t.Fatalf("read sink: %v", err)
+	}
+	return s
+}
+
+// delivery is one request a receiver got.
+type delivery struct {
+	webhookID string
+	body      struct {
+		ID       uuid.UUID `json:"id"`
+		Position int64     `json:"position"`
+		LeadID   uuid.UUID `json:"lead_id"`
+		Type     string    `json:"type"`
+		Source   string    `json:"source"`
+	}
+	status int
+	at     time.Time
+}
+
+// receiver is a real HTTP server on loopback that checks every signature and answers with
+// whatever answer returns.
+type receiver struct {
+	t      *testing.T
+	srv    *httptest.Server
+	mu     sync.Mutex
+	got    []delivery
+	answer func(n int, d delivery) (status int, header http.Header)
+}
+
+func newReceiver(t *testing.T, answer func(n int, d delivery) (int, http.Header)) *receiver {
+	r := &receiver{t: t, answer: answer}
+	key, _ := standardwebhooks.DecodeSecret(secret)
+	r.srv = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
+		body, _ := io.ReadAll(req.Body)
+		if !standardwebhooks.Verify([][]byte{key}, req.Header, body, time.Now()) {
+			t.Errorf("delivery with a bad signature: %s", body)
+		}
+		var d delivery
+		d.webhookID, d.at = req.Header.Get("webhook-id"), time.Now()
+		if err := json.Unmarshal(body, &d.body); err != nil {
+			t.Errorf("delivery body %s: %v", body, err)
+		}
+		r.mu.Lock()
+		n := len(r.got)
+		status, header := http.StatusOK, http.Header(nil)
+		if r.answer != nil {
+			status, header = r.answer(n, d)
+		}
+		d.status = status
+		r.got = append(r.got, d)
+		r.mu.Unlock()
+		for k, v := range header {
+			w.Header()[k] = v
+		}
+		w.WriteHeader(status)
+	}))
+	t.Cleanup(r.srv.Close)
+	return r
+}
+
+func (r *receiver) deliveries() []delivery {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return append([]delivery(nil), r.got...)
+}
+
+// acked returns the acknowledged deliveries, in the order they arrived.
+func (r *receiver) acked() []delivery {
+	var out []delivery
+	for _, d := range r.deliveries() {
+		if d.status >= 200 && d.status < 300 {
+			out = append(out, d)
+		}
+	}
+	return out
+}
+
+// waitFor polls cond until it holds or the deadline passes.
+func waitFor(t *testing.T, what string, timeout time.Duration, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(timeout)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out after %s waiting for %s", timeout, what)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}
+
+// checkDelivered asserts that the acknowledged deliveries are exactly the events, each at
+// least once, with webhook-id the event id, in position order per lead.
+func checkDelivered(t *testing.T, acked []delivery, events []domain.Event) {
+	t.Helper()
+	want := map[uuid.UUID]domain.Event{}
+	for _, e := range events {
+		want[e.ID] = e
+	}
+	seen := map[uuid.UUID]bool{}
+	lastOfLead := map[uuid.UUID]int64{}
+	for _, d := range acked {
+		e, ok := want[d.body.ID]
+		if !ok {
+			t.Errorf("delivered event %s (position %d) was not expected", d.body.ID, d.body.Position)
+			continue
+		}
+		if d.webhookID != e.ID.String() || d.body.Position != e.Position || d.body.LeadID != e.LeadID {
+			t.Errorf("delivery of %s: webhook-id %s, position %d, lead %s; want the event's own", e.ID, d.webhookID, d.body.Position, d.body.LeadID)
+		}
+		if !seen[e.ID] && e.Position < lastOfLead[e.LeadID] {
+			t.Errorf("lead %s: position %d delivered after %d", e.LeadID, e.Position, lastOfLead[e.LeadID])
+		}
+		seen[e.ID] = true
+		lastOfLead[e.LeadID] = max(lastOfLead[e.LeadID], e.Position)
+	}
+	for id, e := range want {
+		if !seen[id] {
+			t.Errorf("event %s (position %d) was never acknowledged", id, e.Position)
+		}
+	}
+}
+
+func forEachBackend(t *testing.T, test func(t *testing.T, url string)) {
+	for _, backend := range eventstoretest.Backends {
+		t.Run(backend, func(t *testing.T) { test(t, eventstoretest.URL(t, backend)) })
+	}
+}

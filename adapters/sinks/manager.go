@@ -1,0 +1,174 @@
+package sinks
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"sync"
+	"time"
+
+	"github.com/google/uuid"
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/leadledger/leadledger/domain"
+	"github.com/leadledger/leadledger/eventstore"
+)
+
+// Config tunes delivery.
+type Config struct {
+	// Concurrency is how many deliveries one cursor (a sink's live delivery, or a replay) has
+	// in flight, each to a different lead. Defaults to 16.
+	Concurrency int
+	// Window is how many events a cursor reads ahead of its position. Defaults to 2000.
+	Window int
+	// Page is how many events one read of the log takes. Defaults to 500.
+	Page int
+	// PollInterval is how often a caught-up cursor looks for new events. Defaults to 100ms.
+	PollInterval time.Duration
+	// Timeout bounds one delivery attempt. Defaults to 10s.
+	Timeout time.Duration
+	// Backoff is the retry schedule of failed deliveries.
+	Backoff Backoff
+	// FailingAfter is how many consecutive failed attempts make a sink show "failing".
+	// Defaults to 5.
+	FailingAfter int
+	// LeaseTTL is how long a process holds a cursor without renewing it; another process takes
+	// over a cursor whose lease lapsed. Defaults to 5s.
+	LeaseTTL time.Duration
+	// Logger defaults to slog.Default().
+	Logger *slog.Logger
+	// Registerer receives the delivery metrics; nil registers none.
+	Registerer prometheus.Registerer
+}
+
+func (c *Config) setDefaults() {
+	c.Concurrency = cmp(c.Concurrency, 16)
+	c.Window = cmp(c.Window, 2000)
+	c.Page = min(cmp(c.Page, 500), c.Window)
+	c.PollInterval = cmp(c.PollInterval, 100*time.Millisecond)
+	c.Timeout = cmp(c.Timeout, 10*time.Second)
+	c.FailingAfter = cmp(c.FailingAfter, 5)
+	c.LeaseTTL = cmp(c.LeaseTTL, 5*time.Second)
+	c.Backoff.setDefaults()
+	if c.Logger == nil {
+		c.Logger = slog.Default()
+	}
+}
+
+// cmp is v, or def when v is zero.
+func cmp[T comparable](v, def T) T {
+	var zero T
+	if v == zero {
+		return def
+	}
+	return v
+}
+
+// Manager runs delivery: it takes the lease of every cursor that should deliver (live sinks
+// and running replays) and runs a stream for each, and stops a stream when its sink is
+// paused, disabled or deleted, or its replay is cancelled. Several processes may run one each:
+// a cursor is delivered from by one process at a time.
+type Manager struct {
+	cfg      Config
+	store    *eventstore.Store
+	registry *Registry
+	hook     webhook
+	owner    string // this process, in leases
+	log      *slog.Logger
+	metrics  *metrics
+}
+
+// NewManager builds the delivery engine over the registry's sinks.
+func NewManager(cfg Config, store *eventstore.Store, registry *Registry) (*Manager, error) {
+	if store == nil || registry == nil {
+		return nil, errors.New("sinks: store and registry are required")
+	}
+	cfg.setDefaults()
+	m, err := newMetrics(cfg.Registerer)
+	if err != nil {
+		return nil, err
+	}
+	transport := http.DefaultTransport.(*http.Transport).Clone()
+	transport.MaxIdleConnsPerHost = cfg.Concurrency
+	return &Manager{
+		cfg: cfg, store: store, registry: registry, owner: uuid.NewString(), log: cfg.Logger, metrics: m,
+		hook: webhook{client: &http.Client{Timeout: cfg.Timeout, Transport: transport}, now: time.Now},
+	}, nil
+}
+
+func (m *Manager) deliver(ctx context.Context, s Sink, e domain.Event) result {
+	return m.hook.deliver(ctx, s, e) // the only sink type so far; CRM adapters dispatch on s.Type
+}
+
+// Run delivers until ctx is done, then stops every stream after saving its progress.
+func (m *Manager) Run(ctx context.Context) error {
+	running := map[string]context.CancelFunc{}
+	exited := make(chan string)
+	var streams sync.WaitGroup
+	defer func() {
+		for _, cancel := range running {
+			cancel()
+		}
+		go func() {
+			for range exited { // let every stream report its end
+			}
+		}()
+		streams.Wait()
+		close(exited)
+	}()
+	tick := time.NewTicker(time.Second)
+	defer tick.Stop()
+	for {
+		if err := m.reconcile(ctx, running, exited, &streams); err != nil && ctx.Err() == nil {
+			m.log.Warn("sinks: reconcile", "err", err)
+		}
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-tick.C:
+		case <-m.registry.Changed():
+		case key := <-exited:
+			running[key]()
+			delete(running, key)
+		}
+	}
+}
+
+// reconcile starts a stream for every runnable cursor this process can lease, and stops those
+// no longer runnable.
+func (m *Manager) reconcile(ctx context.Context, running map[string]context.CancelFunc, exited chan<- string, streams *sync.WaitGroup) error {
+	cursors, err := m.registry.runnable(ctx)
+	if err != nil {
+		return err
+	}
+	wanted := map[string]bool{}
+	for _, c := range cursors {
+		key := c.key()
+		wanted[key] = true
+		if running[key] != nil {
+			continue
+		}
+		until := time.Now().Add(m.cfg.LeaseTTL)
+		ok, err := m.registry.claim(ctx, c, m.owner, until)
+		if err != nil {
+			return fmt.Errorf("claim %s: %w", key, err)
+		}
+		if !ok {
+			continue // another process delivers from it
+		}
+		streamCtx, cancel := context.WithCancel(ctx)
+		running[key] = cancel
+		streams.Go(func() {
+			newStream(m, c, until).run(streamCtx)
+			exited <- key
+		})
+	}
+	for key, cancel := range running {
+		if !wanted[key] {
+			cancel()
+		}
+	}
+	return nil
+}

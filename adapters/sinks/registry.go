@@ -1,0 +1,208 @@
+package sinks
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/google/uuid"
+
+	"github.com/leadledger/leadledger/domain"
+	"github.com/leadledger/leadledger/eventstore"
+)
+
+// Registry keeps the sinks, their replays and every delivery attempt in the database, beside
+// the log. Every change signals Changed, so the delivery engine reacts at once.
+type Registry struct {
+	store   *eventstore.Store
+	changed chan struct{}
+	now     func() time.Time
+}
+
+// NewRegistry creates the sinks' tables if needed.
+func NewRegistry(ctx context.Context, store *eventstore.Store) (*Registry, error) {
+	if store == nil {
+		return nil, errors.New("sinks: store is required")
+	}
+	r := &Registry{store: store, changed: make(chan struct{}, 1), now: time.Now}
+	if err := r.Migrate(ctx); err != nil {
+		return nil, err
+	}
+	return r, nil
+}
+
+// Changed receives a value after sinks or replays were changed through the registry.
+func (r *Registry) Changed() <-chan struct{} { return r.changed }
+
+func (r *Registry) signal() {
+	select {
+	case r.changed <- struct{}{}:
+	default:
+	}
+}
+
+func (r *Registry) q(query string) string { return r.store.Rebind(query) }
+
+// exec runs one write; on SQLite writes go through the log's single writer connection.
+func (r *Registry) exec(ctx context.Context, query string, args ...any) (sql.Result, error) {
+	return r.store.DB().ExecContext(ctx, r.q(query), args...)
+}
+
+// Create adds a sink. "beginning" starts its cursor at 0, "now" at the log's head.
+func (r *Registry) Create(ctx context.Context, n NewSink) (Sink, error) {
+	if err := n.Validate(); err != nil {
+		return Sink{}, err
+	}
+	var position int64
+	if n.Start != "beginning" {
+		head, err := r.store.Head(ctx)
+		if err != nil {
+			return Sink{}, err
+		}
+		position = head
+	}
+	s := Sink{ID: uuid.Must(uuid.NewV7()), Name: n.Name, Type: n.Type, URL: n.URL, Secret: n.Secret,
+		Filter: n.Filter, Status: StatusActive, Position: position, CreatedAt: r.now().UTC()}
+	filter, _ := json.Marshal(s.Filter)
+	if _, err := r.exec(ctx, `INSERT INTO sinks (id, name, type, url, secret, filter, status, position, created_at)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`, s.ID.String(), s.Name, s.Type, s.URL, s.Secret, string(filter),
+		string(s.Status), s.Position, formatTime(s.CreatedAt)); err != nil {
+		return Sink{}, fmt.Errorf("create sink: %w", err)
+	}
+	r.signal()
+	return s, nil
+}
+
+const sinkColumns = `id, name, type, url, secret, filter, status, position, delivered, failed, last_error, created_at`
+
+// Sinks lists the sinks that are not deleted, oldest first.
+func (r *Registry) Sinks(ctx context.Context) ([]Sink, error) {
+	rows, err := r.store.ReadDB().QueryContext(ctx, `SELECT `+sinkColumns+` FROM sinks WHERE deleted_at IS NULL ORDER BY created_at, id`)
+	if err != nil {
+		return nil, fmt.Errorf("list sinks: %w", err)
+	}
+	defer rows.Close()
+	var out []Sink
+	for rows.Next() {
+		s, err := scanSink(rows)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, s)
+	}
+	return out, rows.Err()
+}
+
+// Sink returns one sink; domain.ErrNotFound if it does not exist or was deleted.
+func (r *Registry) Sink(ctx context.Context, id uuid.UUID) (Sink, error) {
+	row := r.store.ReadDB().QueryRowContext(ctx, r.q(`SELECT `+sinkColumns+` FROM sinks WHERE id = ? AND deleted_at IS NULL`), id.String())
+	s, err := scanSink(row)
+	if errors.Is(err, sql.ErrNoRows) {
+		return Sink{}, fmt.Errorf("sink %s: %w", id, domain.ErrNotFound)
+	}
+	return s, err
+}
+
+func scanSink(row interface{ Scan(...any) error }) (Sink, error) {
+	var s Sink
+	var id, filter, status, created string
+	if err := row.Scan(&id, &s.Name, &s.Type, &s.URL, &s.Secret, &filter, &status, &s.Position,
+		&s.Delivered, &s.Failed, &s.LastError, &created); err != nil {
+		return Sink{}, fmt.Errorf("read sink: %w", err)
+	}
+	s.ID, s.Status, s.CreatedAt = uuid.MustParse(id), Status(status), parseTime(created)
+	if err := json.Unmarshal([]byte(filter), &s.Filter); err != nil {
+		return Sink{}, fmt.Errorf("filter of sink %s: %w", id, err)
+	}
+	return s, nil
+}
+
+// Pause stops delivery to a sink (live and replays) until it is resumed.
+func (r *Registry) Pause(ctx context.Context, id uuid.UUID) (Sink, error) {
+	return r.setStatus(ctx, id, StatusPaused)
+}
+
+// Resume restarts delivery to a paused, failing or disabled sink from where it stopped.
+func (r *Registry) Resume(ctx context.Context, id uuid.UUID) (Sink, error) {
+	return r.setStatus(ctx, id, StatusActive)
+}
+
+func (r *Registry) setStatus(ctx context.Context, id uuid.UUID, status Status) (Sink, error) {
+	res, err := r.exec(ctx, `UPDATE sinks SET status = ? WHERE id = ? AND deleted_at IS NULL`, string(status), id.String())
+	if err := affectedOne(res, err, "sink", id); err != nil {
+		return Sink{}, err
+	}
+	r.signal()
+	return r.Sink(ctx, id)
+}
+
+// Delete removes a sink: delivery stops and its replays are cancelled. Its attempts stay on
+// record for auditors.
+func (r *Registry) Delete(ctx context.Context, id uuid.UUID) error {
+	now := formatTime(r.now())
+	res, err := r.exec(ctx, `UPDATE sinks SET deleted_at = ? WHERE id = ? AND deleted_at IS NULL`, now, id.String())
+	if err := affectedOne(res, err, "sink", id); err != nil {
+		return err
+	}
+	if _, err := r.exec(ctx, `UPDATE sink_replays SET status = ?, finished_at = ? WHERE sink_id = ? AND status = ?`,
+		string(ReplayCancelled), now, id.String(), string(ReplayRunning)); err != nil {
+		return fmt.Errorf("cancel replays of sink %s: %w", id, err)
+	}
+	r.signal()
+	return nil
+}
+
+func affectedOne(res sql.Result, err error, what string, id uuid.UUID) error {
+	if err != nil {
+		return fmt.Errorf("update %s %s: %w", what, id, err)
+	}
+	if n, err := res.RowsAffected(); err != nil || n == 0 {
+		return fmt.Errorf("%s %s: %w", what, id, domain.ErrNotFound)
+	}
+	return nil
+}
+
+// Attempts lists a sink's delivery attempts after an attempt id, oldest first, optionally of
+// one event only.
+func (r *Registry) Attempts(ctx context.Context, sinkID uuid.UUID, after int64, limit int, eventID *uuid.UUID) ([]Attempt, error) {
+	query := `SELECT id, sink_id, replay_id, event_id, position, lead_id, attempt, status_code, latency_ms, error, attempted_at
+		FROM sink_attempts WHERE sink_id = ? AND id > ?`
+	args := []any{sinkID.String(), after}
+	if eventID != nil {
+		query += ` AND event_id = ?`
+		args = append(args, eventID.String())
+	}
+	rows, err := r.store.ReadDB().QueryContext(ctx, r.q(query+` ORDER BY id LIMIT ?`), append(args, limit)...)
+	if err != nil {
+		return nil, fmt.Errorf("list attempts of sink %s: %w", sinkID, err)
+	}
+	defer rows.Close()
+	var out []Attempt
+	for rows.Next() {
+		var a Attempt
+		var sink, event, lead, at string
+		var replay sql.NullString
+		if err := rows.Scan(&a.ID, &sink, &replay, &event, &a.Position, &lead, &a.Number, &a.StatusCode,
+			&a.LatencyMS, &a.Error, &at); err != nil {
+			return nil, fmt.Errorf("read attempt: %w", err)
+		}
+		a.SinkID, a.EventID, a.LeadID, a.AttemptedAt = uuid.MustParse(sink), uuid.MustParse(event), uuid.MustParse(lead), parseTime(at)
+		if replay.Valid {
+			id := uuid.MustParse(replay.String)
+			a.ReplayID = &id
+		}
+		out = append(out, a)
+	}
+	return out, rows.Err()
+}
+
+// Times are stored as RFC 3339 text in UTC on both databases.
+func formatTime(t time.Time) string { return t.UTC().Format(time.RFC3339Nano) }
+
+func parseTime(s string) time.Time {
+	t, _ := time.Parse(time.RFC3339Nano, s)
+	return t
+}

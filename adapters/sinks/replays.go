@@ -1,0 +1,126 @@
+package sinks
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"errors"
+	"fmt"
+
+	"github.com/google/uuid"
+
+	"github.com/leadledger/leadledger/domain"
+)
+
+// StartReplay records a replay of a sink: the events after the start position (given, or
+// found from a time) up to to_position (the log's head by default) that match both the sink's
+// filter and the replay's. Its total is counted now, so progress can be followed.
+func (r *Registry) StartReplay(ctx context.Context, sinkID uuid.UUID, n NewReplay) (Replay, error) {
+	if err := n.Validate(); err != nil {
+		return Replay{}, err
+	}
+	sink, err := r.Sink(ctx, sinkID)
+	if err != nil {
+		return Replay{}, err
+	}
+	head, err := r.store.Head(ctx)
+	if err != nil {
+		return Replay{}, err
+	}
+	rp := Replay{ID: uuid.Must(uuid.NewV7()), SinkID: sinkID, Status: ReplayRunning, ToPosition: head,
+		Filter: n.Filter, CreatedAt: r.now().UTC()}
+	if n.FromPosition != nil {
+		rp.FromPosition = *n.FromPosition
+	} else if rp.FromPosition, err = r.store.PositionBefore(ctx, *n.FromTime); err != nil {
+		return Replay{}, err
+	}
+	if n.ToPosition != nil {
+		rp.ToPosition = min(*n.ToPosition, head)
+	}
+	rp.Position = rp.FromPosition
+	if rp.ToPosition > rp.FromPosition {
+		if rp.Total, err = r.store.Count(ctx, rp.FromPosition, sink.Filter.and(rp.Filter).store(rp.ToPosition)); err != nil {
+			return Replay{}, err
+		}
+	}
+	if rp.Total == 0 {
+		rp.Status, rp.Position, rp.FinishedAt = ReplayCompleted, max(rp.ToPosition, rp.FromPosition), &rp.CreatedAt
+	}
+	filter, _ := json.Marshal(rp.Filter)
+	var finished any
+	if rp.FinishedAt != nil {
+		finished = formatTime(*rp.FinishedAt)
+	}
+	if _, err := r.exec(ctx, `INSERT INTO sink_replays (id, sink_id, status, from_position, to_position, filter,
+		position, total, created_at, finished_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+		rp.ID.String(), sinkID.String(), string(rp.Status), rp.FromPosition, rp.ToPosition, string(filter),
+		rp.Position, rp.Total, formatTime(rp.CreatedAt), finished); err != nil {
+		return Replay{}, fmt.Errorf("record replay: %w", err)
+	}
+	r.signal()
+	return rp, nil
+}
+
+const replayColumns = `id, sink_id, status, from_position, to_position, filter, position, total, delivered, failed, created_at, finished_at`
+
+// Replay returns one replay; domain.ErrNotFound if there is none.
+func (r *Registry) Replay(ctx context.Context, id uuid.UUID) (Replay, error) {
+	rp, err := scanReplay(r.store.ReadDB().QueryRowContext(ctx, r.q(`SELECT `+replayColumns+` FROM sink_replays WHERE id = ?`), id.String()))
+	if errors.Is(err, sql.ErrNoRows) {
+		return Replay{}, fmt.Errorf("replay %s: %w", id, domain.ErrNotFound)
+	}
+	return rp, err
+}
+
+// Replays lists a sink's replays, oldest first.
+func (r *Registry) Replays(ctx context.Context, sinkID uuid.UUID) ([]Replay, error) {
+	rows, err := r.store.ReadDB().QueryContext(ctx, r.q(`SELECT `+replayColumns+` FROM sink_replays WHERE sink_id = ? ORDER BY created_at, id`), sinkID.String())
+	if err != nil {
+		return nil, fmt.Errorf("list replays: %w", err)
+	}
+	defer rows.Close()
+	var out []Replay
+	for rows.Next() {
+		rp, err := scanReplay(rows)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, rp)
+	}
+	return out, rows.Err()
+}
+
+// CancelReplay stops a running replay; what it delivered stays delivered.
+func (r *Registry) CancelReplay(ctx context.Context, id uuid.UUID) (Replay, error) {
+	rp, err := r.Replay(ctx, id)
+	if err != nil {
+		return Replay{}, err
+	}
+	if rp.Status == ReplayRunning {
+		if _, err := r.exec(ctx, `UPDATE sink_replays SET status = ?, finished_at = ? WHERE id = ? AND status = ?`,
+			string(ReplayCancelled), formatTime(r.now()), id.String(), string(ReplayRunning)); err != nil {
+			return Replay{}, fmt.Errorf("cancel replay %s: %w", id, err)
+		}
+		r.signal()
+	}
+	return r.Replay(ctx, id)
+}
+
+func scanReplay(row interface{ Scan(...any) error }) (Replay, error) {
+	var rp Replay
+	var id, sinkID, status, filter, created string
+	var finished sql.NullString
+	if err := row.Scan(&id, &sinkID, &status, &rp.FromPosition, &rp.ToPosition, &filter, &rp.Position,
+		&rp.Total, &rp.Delivered, &rp.Failed, &created, &finished); err != nil {
+		return Replay{}, fmt.Errorf("read replay: %w", err)
+	}
+	rp.ID, rp.SinkID, rp.Status, rp.CreatedAt = uuid.MustParse(id), uuid.MustParse(sinkID), ReplayStatus(status), parseTime(created)
+	if finished.Valid {
+		t := parseTime(finished.String)
+		rp.FinishedAt = &t
+	}
+	if err := json.Unmarshal([]byte(filter), &rp.Filter); err != nil {
+		return Replay{}, fmt.Errorf("filter of replay %s: %w", id, err)
+	}
+	return rp, nil
+}

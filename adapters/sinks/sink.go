@@ -1,0 +1,220 @@
+// Package sinks delivers the log to the systems engineers add after the fact: each sink has
+// its own cursor over the log, advanced only past acknowledged events, and replays re-deliver
+// any range of the log beside live delivery. A webhook sink POSTs each event signed as
+// Standard Webhooks; CRM adapters are further sink types.
+package sinks
+
+import (
+	"errors"
+	"fmt"
+	"net/url"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/google/uuid"
+
+	"github.com/leadledger/leadledger/adapters/standardwebhooks"
+	"github.com/leadledger/leadledger/domain"
+	"github.com/leadledger/leadledger/eventstore"
+)
+
+// Status is a sink's delivery state. Stored: never rename.
+type Status string
+
+// Sink statuses. Active and failing sinks deliver; failing says recent attempts failed.
+const (
+	StatusActive   Status = "active"
+	StatusPaused   Status = "paused"
+	StatusFailing  Status = "failing"
+	StatusDisabled Status = "disabled" // the receiver answered 410 Gone; resume re-enables
+)
+
+// TypeWebhook is the sink type that POSTs each event to a URL.
+const TypeWebhook = "webhook"
+
+// Filter selects the events a sink receives. Empty lists match everything.
+type Filter struct {
+	Types   []domain.EventType `json:"types"`
+	Sources []string           `json:"sources"`
+}
+
+func (f Filter) matches(e domain.Event) bool {
+	return (len(f.Types) == 0 || slices.Contains(f.Types, e.Type)) &&
+		(len(f.Sources) == 0 || slices.Contains(f.Sources, e.Source))
+}
+
+// and narrows f by g: an event must match both.
+func (f Filter) and(g Filter) Filter {
+	return Filter{Types: intersect(f.Types, g.Types), Sources: intersect(f.Sources, g.Sources)}
+}
+
+// intersect of two "empty means everything" lists. Two disjoint lists match nothing, which
+// an empty list cannot say: a value no event carries stands for it.
+func intersect[T comparable](a, b []T) []T {
+	if len(a) == 0 {
+		return b
+	}
+	if len(b) == 0 {
+		return a
+	}
+	var out []T
+	for _, v := range a {
+		if slices.Contains(b, v) {
+			out = append(out, v)
+		}
+	}
+	if len(out) == 0 {
+		var none T
+		out = []T{none}
+	}
+	return out
+}
+
+func (f Filter) store(upTo int64) eventstore.Filter {
+	return eventstore.Filter{Types: f.Types, Sources: f.Sources, UpTo: upTo}
+}
+
+// Sink is a system that receives the log.
+type Sink struct {
+	ID        uuid.UUID
+	Name      string
+	Type      string
+	URL       string
+	Secret    string // whsec_...; never returned by the API nor logged
+	Filter    Filter
+	Status    Status
+	Position  int64 // every matching event up to here was acknowledged (or given up)
+	Delivered int64
+	Failed    int64 // events given up after every retry
+	LastError string
+	CreatedAt time.Time
+}
+
+// RedactedURL is the URL without a password, for the API and logs.
+func (s Sink) RedactedURL() string {
+	u, err := url.Parse(s.URL)
+	if err != nil {
+		return ""
+	}
+	return u.Redacted()
+}
+
+// NewSink is what an engineer asks for when adding a sink.
+type NewSink struct {
+	Name   string `json:"name"`
+	Type   string `json:"type"`
+	URL    string `json:"url"`
+	Secret string `json:"secret"`
+	Filter Filter `json:"filter"`
+	// Start is "now" (only new events) or "beginning" (the whole log first). Defaults to "now".
+	Start string `json:"start"`
+}
+
+// ErrInvalid wraps every reason a request is refused; its text names the field.
+var ErrInvalid = errors.New("invalid")
+
+func invalid(format string, args ...any) error {
+	return fmt.Errorf("%w: %s", ErrInvalid, fmt.Sprintf(format, args...))
+}
+
+// Validate reports the first problem of the request, naming the field.
+func (n NewSink) Validate() error {
+	switch {
+	case strings.TrimSpace(n.Name) == "":
+		return invalid("Missing required field: name")
+	case n.Type == "":
+		return invalid("Missing required field: type")
+	case n.Type != TypeWebhook:
+		return invalid("Unsupported sink type: %q (supported: webhook)", n.Type)
+	case n.URL == "":
+		return invalid("Missing required field: url")
+	case n.Secret == "":
+		return invalid("Missing required field: secret")
+	case n.Start != "" && n.Start != "now" && n.Start != "beginning":
+		return invalid(`Invalid start: must be "now" or "beginning"`)
+	}
+	if u, err := url.Parse(n.URL); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		return invalid("Invalid url: must be an absolute http or https URL")
+	}
+	if _, err := standardwebhooks.DecodeSecret(n.Secret); err != nil {
+		return invalid("Invalid secret: must be whsec_ followed by base64")
+	}
+	return n.Filter.validate()
+}
+
+func (f Filter) validate() error {
+	for _, t := range f.Types {
+		if !t.Valid() {
+			return invalid("Invalid filter.types: unknown event type %q", t)
+		}
+	}
+	return nil
+}
+
+// ReplayStatus is a replay's state. Stored: never rename.
+type ReplayStatus string
+
+// Replay statuses.
+const (
+	ReplayRunning   ReplayStatus = "running"
+	ReplayCompleted ReplayStatus = "completed"
+	ReplayCancelled ReplayStatus = "cancelled"
+)
+
+// Replay re-delivers a range of the log to a sink, beside its live delivery.
+type Replay struct {
+	ID           uuid.UUID
+	SinkID       uuid.UUID
+	Status       ReplayStatus
+	FromPosition int64 // exclusive: the first event delivered is the one after it
+	ToPosition   int64 // inclusive
+	Filter       Filter
+	Position     int64 // delivered (or given up) up to here
+	Total        int64
+	Delivered    int64
+	Failed       int64
+	CreatedAt    time.Time
+	FinishedAt   *time.Time
+}
+
+// NewReplay is what an engineer asks for when replaying the log into a sink: from a position
+// or from a time, up to an optional position (the log's head when the replay starts).
+type NewReplay struct {
+	FromPosition *int64     `json:"from_position"`
+	FromTime     *time.Time `json:"from_time"`
+	ToPosition   *int64     `json:"to_position"`
+	Filter       Filter     `json:"filter"`
+}
+
+// Validate reports the first problem of the request, naming the field.
+func (n NewReplay) Validate() error {
+	switch {
+	case n.FromPosition == nil && n.FromTime == nil:
+		return invalid("Missing required field: from_position or from_time")
+	case n.FromPosition != nil && n.FromTime != nil:
+		return invalid("Give from_position or from_time, not both")
+	case n.FromPosition != nil && *n.FromPosition < 0:
+		return invalid("Invalid from_position: must be >= 0")
+	case n.ToPosition != nil && *n.ToPosition < 1:
+		return invalid("Invalid to_position: must be >= 1")
+	case n.ToPosition != nil && n.FromPosition != nil && *n.ToPosition <= *n.FromPosition:
+		return invalid("Invalid to_position: must be after from_position")
+	}
+	return n.Filter.validate()
+}
+
+// Attempt is one try at delivering one event to one sink, kept for auditors.
+type Attempt struct {
+	ID          int64
+	SinkID      uuid.UUID
+	ReplayID    *uuid.UUID
+	EventID     uuid.UUID
+	Position    int64
+	LeadID      uuid.UUID
+	Number      int // 1 for the first try of this event by this cursor
+	StatusCode  int // 0 when no answer came
+	LatencyMS   float64
+	Error       string // "" when acknowledged
+	AttemptedAt time.Time
+}

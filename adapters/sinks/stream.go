@@ -1,0 +1,269 @@
+package sinks
+
+import (
+	"context"
+	"sync"
+	"time"
+
+	"github.com/google/uuid"
+
+	"github.com/leadledger/leadledger/domain"
+	"github.com/leadledger/leadledger/eventstore"
+)
+
+// stream delivers from one cursor. One goroutine (run) owns all of its state; workers only
+// make HTTP requests. It reads a window of events ahead of the cursor and keeps them per lead:
+// only the oldest undelivered event of a lead is ever in flight, so a lead's events arrive in
+// order, while different leads go out in parallel. The cursor moves past an event only once
+// it and every event before it is acknowledged (or given up), and it is saved with the
+// attempts, without any transaction open during HTTP.
+type stream struct {
+	m      *Manager
+	c      cursor
+	filter eventstore.Filter
+	upTo   int64 // a replay's last position; 0 follows the log's head
+
+	window   []*pending // read, not yet done, in position order (done ones are dropped from the front)
+	lastRead int64      // every matching event up to here is in the window or done
+	caughtUp bool       // the last read found nothing more: wait for the next poll
+	byLead   map[uuid.UUID][]*pending
+	ready    []*pending
+
+	unsaved     progress
+	failures    int // consecutive failed attempts
+	stop        bool
+	leaseUntil  time.Time
+	lastSavedAt time.Time
+}
+
+type pending struct {
+	event    domain.Event
+	attempts int
+	done     bool
+}
+
+type outcome struct {
+	p       *pending
+	res     result
+	at      time.Time
+	latency time.Duration
+}
+
+func newStream(m *Manager, c cursor, leaseUntil time.Time) *stream {
+	s := &stream{m: m, c: c, byLead: map[uuid.UUID][]*pending{}, leaseUntil: leaseUntil}
+	f := c.sink.Filter
+	s.lastRead = c.sink.Position
+	if c.replay != nil {
+		f = f.and(c.replay.Filter)
+		s.upTo, s.lastRead = c.replay.ToPosition, c.replay.Position
+	}
+	s.filter = f.store(s.upTo)
+	s.unsaved.position = s.lastRead
+	return s
+}
+
+func (s *stream) run(ctx context.Context) {
+	cfg := s.m.cfg
+	jobs := make(chan *pending)
+	results := make(chan outcome, cfg.Concurrency) // never blocks: at most Concurrency in flight
+	retries := make(chan *pending)
+	stopped := make(chan struct{})
+	workCtx, cancelWork := context.WithCancel(context.Background())
+	var workers sync.WaitGroup
+	for range cfg.Concurrency {
+		workers.Go(func() {
+			for p := range jobs {
+				start := time.Now()
+				res := s.m.deliver(workCtx, s.c.sink, p.event)
+				results <- outcome{p: p, res: res, at: start, latency: time.Since(start)}
+			}
+		})
+	}
+	defer func() {
+		close(stopped)
+		close(jobs)
+		cancelWork() // requests in flight are abandoned: those events are delivered again later
+		workers.Wait()
+		s.finish()
+	}()
+
+	tick := time.NewTicker(cfg.PollInterval)
+	defer tick.Stop()
+	s.fill(ctx)
+	for !s.stop {
+		var send chan<- *pending
+		var next *pending
+		if len(s.ready) > 0 {
+			send, next = jobs, s.ready[0]
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case send <- next:
+			s.ready = s.ready[1:]
+		case o := <-results:
+			s.record(o, retries, stopped)
+		case p := <-retries:
+			s.ready = append(s.ready, p)
+		case <-tick.C:
+			s.caughtUp = false
+			s.save(ctx, false)
+		}
+		if !s.caughtUp && len(s.window) <= cfg.Window-cfg.Page && (s.upTo == 0 || s.lastRead < s.upTo) {
+			s.fill(ctx)
+		}
+		if s.c.replay != nil && len(s.window) == 0 && s.lastRead >= s.upTo {
+			s.unsaved.completed, s.stop = true, true
+		}
+	}
+}
+
+// fill reads the next page of matching events into the window.
+func (s *stream) fill(ctx context.Context) {
+	bound := s.upTo
+	if bound == 0 {
+		head, err := s.m.store.Head(ctx)
+		if err != nil {
+			s.m.log.Warn("sink: read log head", "cursor", s.c.key(), "err", err)
+			s.caughtUp = true
+			return
+		}
+		bound = head
+	}
+	if bound <= s.lastRead {
+		s.caughtUp = true
+		return
+	}
+	page := min(s.m.cfg.Page, s.m.cfg.Window-len(s.window))
+	f := s.filter
+	f.UpTo = bound
+	events, err := s.m.store.ReadAll(ctx, s.lastRead, page, f)
+	if err != nil {
+		s.m.log.Warn("sink: read log", "cursor", s.c.key(), "after", s.lastRead, "err", err)
+		s.caughtUp = true
+		return
+	}
+	for _, e := range events {
+		p := &pending{event: e}
+		s.window = append(s.window, p)
+		queue := s.byLead[e.LeadID]
+		s.byLead[e.LeadID] = append(queue, p)
+		if len(queue) == 0 {
+			s.ready = append(s.ready, p)
+		}
+	}
+	// Appends commit in position order, so a short page means every matching event up to
+	// bound has been read.
+	if len(events) < page {
+		s.lastRead, s.caughtUp = bound, true
+	} else {
+		s.lastRead = events[len(events)-1].Position
+	}
+	s.advance()
+}
+
+// record takes the outcome of one attempt: done, retried later, or the sink is gone.
+func (s *stream) record(o outcome, retries chan<- *pending, stopped <-chan struct{}) {
+	p := o.p
+	p.attempts++
+	a := Attempt{SinkID: s.c.sink.ID, EventID: p.event.ID, Position: p.event.Position, LeadID: p.event.LeadID,
+		Number: p.attempts, StatusCode: o.res.statusCode, LatencyMS: float64(o.latency.Microseconds()) / 1000, AttemptedAt: o.at}
+	if s.c.replay != nil {
+		a.ReplayID = &s.c.replay.ID
+	}
+	if o.res.err != nil {
+		a.Error = o.res.err.Error()
+	}
+	s.unsaved.attempts = append(s.unsaved.attempts, a)
+	s.m.metrics.attempt(o.res)
+
+	switch {
+	case o.res.err == nil:
+		s.failures = 0
+		s.unsaved.status = StatusActive
+		s.unsaved.delivered++
+		s.done(p)
+	case o.res.gone:
+		s.unsaved.gone, s.unsaved.lastError, s.stop = true, a.Error, true
+	default:
+		s.failures++
+		s.unsaved.lastError = a.Error
+		if s.failures >= s.m.cfg.FailingAfter {
+			s.unsaved.status = StatusFailing
+		}
+		if p.attempts >= s.m.cfg.Backoff.MaxAttempts {
+			s.m.log.Warn("sink: event given up", "cursor", s.c.key(), "event", p.event.ID, "attempts", p.attempts, "err", a.Error)
+			s.unsaved.failed++
+			s.done(p)
+			return
+		}
+		time.AfterFunc(s.m.cfg.Backoff.wait(p.attempts, o.res.retryAfter), func() {
+			select {
+			case retries <- p:
+			case <-stopped:
+			}
+		})
+	}
+}
+
+// done finishes an event: the next event of its lead may go.
+func (s *stream) done(p *pending) {
+	p.done = true
+	queue := s.byLead[p.event.LeadID][1:]
+	if len(queue) == 0 {
+		delete(s.byLead, p.event.LeadID)
+	} else {
+		s.byLead[p.event.LeadID] = queue
+		s.ready = append(s.ready, queue[0])
+	}
+	s.advance()
+}
+
+// advance drops finished events from the front of the window and moves the cursor.
+func (s *stream) advance() {
+	for len(s.window) > 0 && s.window[0].done {
+		s.window[0] = nil
+		s.window = s.window[1:]
+	}
+	if len(s.window) == 0 {
+		s.unsaved.position = s.lastRead
+	} else {
+		s.unsaved.position = s.window[0].event.Position - 1
+	}
+}
+
+// save writes the progress when there is any, or when the lease needs renewing; final saves
+// always write. A lost lease stops the stream.
+func (s *stream) save(ctx context.Context, final bool) {
+	p := s.unsaved
+	saved := p.delivered == 0 && p.failed == 0 && len(p.attempts) == 0 && p.status == "" && !p.gone && !p.completed
+	if saved && !final && time.Since(s.lastSavedAt) < s.m.cfg.LeaseTTL/3 {
+		return
+	}
+	until := time.Now().Add(s.m.cfg.LeaseTTL)
+	ok, err := s.m.registry.save(ctx, s.c, p, s.m.owner, until)
+	if err != nil {
+		s.m.log.Warn("sink: save progress", "cursor", s.c.key(), "err", err)
+		if time.Now().After(s.leaseUntil) {
+			s.stop = true // the lease may have passed to another process
+		}
+		return
+	}
+	if !ok {
+		s.m.log.Info("sink: cursor taken over or removed; stopping", "cursor", s.c.key())
+		s.stop = true
+		return
+	}
+	s.leaseUntil, s.lastSavedAt = until, time.Now()
+	s.unsaved = progress{position: p.position}
+}
+
+// finish saves the last progress and hands the lease back.
+func (s *stream) finish() {
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	s.save(ctx, true)
+	if err := s.m.registry.release(ctx, s.c, s.m.owner); err != nil {
+		s.m.log.Warn("sink: release lease", "cursor", s.c.key(), "err", err)
+	}
+}

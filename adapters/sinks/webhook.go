@@ -1,0 +1,105 @@
+package sinks
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"net/url"
+	"strings"
+	"time"
+	"unicode/utf8"
+
+	"github.com/google/uuid"
+
+	"github.com/leadledger/leadledger/adapters/standardwebhooks"
+	"github.com/leadledger/leadledger/domain"
+)
+
+// result is what one delivery attempt came to.
+type result struct {
+	statusCode int           // 0 when no answer came
+	err        error         // nil: acknowledged
+	retryAfter time.Duration // the receiver's Retry-After, if any
+	gone       bool          // 410: the receiver wants no more
+}
+
+// webhookBody is what a webhook sink receives for each event (CONTRACT.md).
+type webhookBody struct {
+	ID         uuid.UUID        `json:"id"`
+	Type       domain.EventType `json:"type"`
+	Position   int64            `json:"position"`
+	LeadID     uuid.UUID        `json:"lead_id"`
+	Source     string           `json:"source"`
+	Vendor     string           `json:"vendor"`
+	OccurredAt string           `json:"occurred_at"`
+	ReceivedAt time.Time        `json:"received_at"`
+	Data       domain.LeadData  `json:"data"`
+}
+
+// webhook POSTs events signed as Standard Webhooks: webhook-id is the event id, the same on
+// every retry and replay, so the receiver can deduplicate.
+type webhook struct {
+	client *http.Client
+	now    func() time.Time
+}
+
+func (w webhook) deliver(ctx context.Context, s Sink, e domain.Event) result {
+	body, err := json.Marshal(webhookBody{ID: e.ID, Type: e.Type, Position: e.Position, LeadID: e.LeadID,
+		Source: e.Source, Vendor: e.Vendor, OccurredAt: e.OccurredAt, ReceivedAt: e.ReceivedAt, Data: e.Data})
+	if err != nil {
+		return result{err: fmt.Errorf("encode event %s: %w", e.ID, err)}
+	}
+	key, err := standardwebhooks.DecodeSecret(s.Secret)
+	if err != nil {
+		return result{err: errors.New("the sink's secret is not a whsec_ secret")}
+	}
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, s.URL, bytes.NewReader(body))
+	if err != nil {
+		return result{err: errors.New("the sink's url cannot be requested")}
+	}
+	req.Header = standardwebhooks.Headers(key, e.ID.String(), w.now(), body)
+	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set("User-Agent", "leadledger")
+	resp, err := w.client.Do(req)
+	if err != nil {
+		return result{err: transportError(err)}
+	}
+	defer resp.Body.Close()
+	snippet, _ := io.ReadAll(io.LimitReader(resp.Body, 200))
+	_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, 1<<20)) // lets the connection be reused
+	switch code := resp.StatusCode; {
+	case code >= 200 && code < 300:
+		return result{statusCode: code}
+	case code == http.StatusGone:
+		return result{statusCode: code, gone: true, err: errors.New("receiver answered 410 Gone: sink disabled")}
+	default:
+		return result{statusCode: code, err: fmt.Errorf("receiver answered %d: %s", code, printable(snippet)),
+			retryAfter: parseRetryAfter(resp.Header.Get("Retry-After"), w.now())}
+	}
+}
+
+// transportError describes a failed request without its URL, which may carry credentials.
+func transportError(err error) error {
+	var ue *url.Error
+	if errors.As(err, &ue) {
+		if ue.Timeout() {
+			return errors.New("no answer within the delivery timeout")
+		}
+		err = ue.Err
+	}
+	return fmt.Errorf("request failed: %v", err)
+}
+
+// printable keeps the start of a receiver's answer readable in last_error.
+func printable(b []byte) string {
+	s := strings.ToValidUTF8(string(b), "?")
+	s = strings.Join(strings.Fields(s), " ")
+	if !utf8.ValidString(s) || s == "" {
+		return "(no body)"
+	}
+	return s
+}
