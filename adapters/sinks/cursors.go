@@ -89,6 +89,32 @@ func (r *Registry) release(ctx context.Context, c cursor, owner string) error {
 	return err
 }
 
+// ackedAfter lists the events after position that this cursor already had acknowledged: a
+// cursor only moves past a contiguous run of done events, so after a restart these would
+// otherwise be sent again.
+func (r *Registry) ackedAfter(ctx context.Context, c cursor, position int64) (map[int64]bool, error) {
+	query, args := `SELECT position FROM sink_attempts WHERE sink_id = ? AND position > ? AND error = '' AND replay_id IS NULL`,
+		[]any{c.sink.ID.String(), position}
+	if c.replay != nil {
+		query = strings.Replace(query, "replay_id IS NULL", "replay_id = ?", 1)
+		args = append(args, c.replay.ID.String())
+	}
+	rows, err := r.store.ReadDB().QueryContext(ctx, r.q(query), args...)
+	if err != nil {
+		return nil, fmt.Errorf("acknowledged events of %s: %w", c.key(), err)
+	}
+	defer rows.Close()
+	acked := map[int64]bool{}
+	for rows.Next() {
+		var pos int64
+		if err := rows.Scan(&pos); err != nil {
+			return nil, fmt.Errorf("acknowledged events of %s: %w", c.key(), err)
+		}
+		acked[pos] = true
+	}
+	return acked, rows.Err()
+}
+
 // progress is what a cursor has done since it was last saved.
 type progress struct {
 	position          int64

@@ -189,6 +189,22 @@ func waitFor(t *testing.T, what string, timeout time.Duration, cond func() bool)
 	}
 }
 
+// only keeps the deliveries of the given events: those of one cursor, when a replay and live
+// delivery (each in order per lead, but not with each other) share a receiver.
+func only(ds []delivery, events []domain.Event) []delivery {
+	ids := map[uuid.UUID]bool{}
+	for _, e := range events {
+		ids[e.ID] = true
+	}
+	var out []delivery
+	for _, d := range ds {
+		if ids[d.body.ID] {
+			out = append(out, d)
+		}
+	}
+	return out
+}
+
 // checkDelivered asserts that the acknowledged deliveries are exactly the events, each at
 // least once, with webhook-id the event id, in position order per lead.
 func checkDelivered(t *testing.T, acked []delivery, events []domain.Event) {

@@ -28,6 +28,7 @@ type stream struct {
 	caughtUp bool       // the last read found nothing more: wait for the next poll
 	byLead   map[uuid.UUID][]*pending
 	ready    []*pending
+	acked    map[int64]bool // acknowledged before a restart, past the saved position: not sent again
 
 	unsaved     progress
 	failures    int // consecutive failed attempts
@@ -87,6 +88,11 @@ func (s *stream) run(ctx context.Context) {
 		s.finish()
 	}()
 
+	var err error
+	if s.acked, err = s.m.registry.ackedAfter(ctx, s.c, s.lastRead); err != nil {
+		s.m.log.Warn("sink: cannot start", "cursor", s.c.key(), "err", err)
+		return
+	}
 	tick := time.NewTicker(cfg.PollInterval)
 	defer tick.Stop()
 	s.fill(ctx)
@@ -144,6 +150,10 @@ func (s *stream) fill(ctx context.Context) {
 		return
 	}
 	for _, e := range events {
+		if s.acked[e.Position] {
+			delete(s.acked, e.Position)
+			continue
+		}
 		p := &pending{event: e}
 		s.window = append(s.window, p)
 		queue := s.byLead[e.LeadID]

@@ -62,6 +62,7 @@ func tables(dialect string) []string {
 		)`,
 		`CREATE INDEX IF NOT EXISTS sink_attempts_sink ON sink_attempts (sink_id, id)`,
 		`CREATE INDEX IF NOT EXISTS sink_attempts_event ON sink_attempts (sink_id, event_id)`,
+		`CREATE INDEX IF NOT EXISTS sink_attempts_position ON sink_attempts (sink_id, position)`,
 	}
 }
 

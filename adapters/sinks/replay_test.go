@@ -1,0 +1,143 @@
+package sinks_test
+
+import (
+	"context"
+	"net/http"
+	"testing"
+	"time"
+
+	"github.com/leadledger/leadledger/adapters/sinks"
+	"github.com/leadledger/leadledger/domain"
+)
+
+func (l *ledger) replay(t *testing.T, sink sinks.Sink, n sinks.NewReplay) sinks.Replay {
+	t.Helper()
+	rp, err := l.registry.StartReplay(context.Background(), sink.ID, n)
+	if err != nil {
+		t.Fatalf("start replay: %v", err)
+	}
+	return rp
+}
+
+func (l *ledger) replayNow(t *testing.T, id sinks.Replay) sinks.Replay {
+	t.Helper()
+	rp, err := l.registry.Replay(context.Background(), id.ID)
+	if err != nil {
+		t.Fatalf("read replay: %v", err)
+	}
+	return rp
+}
+
+func ptr[T any](v T) *T { return &v }
+
+// A replay re-delivers a range of the log beside live delivery, with progress, and completes.
+func TestReplayBesideLive(t *testing.T) {
+	forEachBackend(t, func(t *testing.T, url string) {
+		l := openLedger(t, url, fastConfig())
+		events := l.appendEvents(t, "leadflo", 120, 12)
+		rcv := newReceiver(t, nil)
+		s := l.addSink(t, rcv.srv.URL, "now", sinks.Filter{})
+
+		rp := l.replay(t, s, sinks.NewReplay{FromPosition: ptr(events[19].Position), ToPosition: ptr(events[99].Position)})
+		if rp.Total != 80 || rp.Status != sinks.ReplayRunning {
+			t.Fatalf("replay = total %d, status %s; want 80, running", rp.Total, rp.Status)
+		}
+		live := l.appendEvents(t, "leadflo", 10, 3) // delivered live while the replay runs
+		waitFor(t, "the replay to complete", 20*time.Second, func() bool { return l.replayNow(t, rp).Status == sinks.ReplayCompleted })
+		got := l.replayNow(t, rp)
+		if got.Delivered != 80 || got.Failed != 0 || got.FinishedAt == nil || got.Position != events[99].Position {
+			t.Errorf("completed replay = delivered %d, failed %d, finished %v, position %d", got.Delivered, got.Failed, got.FinishedAt, got.Position)
+		}
+		waitFor(t, "the live events", 10*time.Second, func() bool { return len(rcv.acked()) >= 90 })
+		checkDelivered(t, only(rcv.acked(), events), events[20:100])
+		checkDelivered(t, only(rcv.acked(), live), live)
+		if n := len(rcv.deliveries()); n != 90 {
+			t.Errorf("%d requests, want 90: 80 replayed and 10 live", n)
+		}
+	})
+}
+
+// A replay from a time starts at the first event received then; its filter narrows the sink's.
+func TestReplayFromTimeWithFilter(t *testing.T) {
+	forEachBackend(t, func(t *testing.T, url string) {
+		l := openLedger(t, url, fastConfig())
+		l.appendEvents(t, "leadflo", 10, 10)
+		time.Sleep(20 * time.Millisecond)
+		from := time.Now()
+		later := l.appendEvents(t, "leadflo", 30, 10) // 10 LeadCaptured, then 20 ConversationEnded
+		rcv := newReceiver(t, nil)
+		s := l.addSink(t, rcv.srv.URL, "now", sinks.Filter{})
+		rp := l.replay(t, s, sinks.NewReplay{FromTime: &from, Filter: sinks.Filter{Types: []domain.EventType{domain.ConversationEnded}}})
+		if rp.Total != 20 || rp.FromPosition != later[0].Position-1 {
+			t.Fatalf("replay = total %d from %d; want 20 from %d", rp.Total, rp.FromPosition, later[0].Position-1)
+		}
+		waitFor(t, "the replay to complete", 10*time.Second, func() bool { return l.replayNow(t, rp).Status == sinks.ReplayCompleted })
+		checkDelivered(t, rcv.acked(), later[10:])
+	})
+}
+
+// A cancelled replay stops; the sink's live delivery goes on.
+func TestCancelReplay(t *testing.T) {
+	forEachBackend(t, func(t *testing.T, url string) {
+		l := openLedger(t, url, fastConfig())
+		l.appendEvents(t, "leadflo", 50, 1) // one lead: delivered one at a time
+		rcv := newReceiver(t, func(int, delivery) (int, http.Header) {
+			time.Sleep(20 * time.Millisecond)
+			return http.StatusOK, nil
+		})
+		s := l.addSink(t, rcv.srv.URL, "now", sinks.Filter{})
+		rp := l.replay(t, s, sinks.NewReplay{FromPosition: ptr(int64(0))})
+		waitFor(t, "the replay to start", 5*time.Second, func() bool { return len(rcv.acked()) > 0 })
+		if _, err := l.registry.CancelReplay(context.Background(), rp.ID); err != nil {
+			t.Fatal(err)
+		}
+		time.Sleep(300 * time.Millisecond)
+		n := len(rcv.deliveries())
+		time.Sleep(300 * time.Millisecond)
+		if len(rcv.deliveries()) != n || n >= 50 {
+			t.Errorf("a cancelled replay goes on: %d then %d deliveries", n, len(rcv.deliveries()))
+		}
+		if got := l.replayNow(t, rp); got.Status != sinks.ReplayCancelled {
+			t.Errorf("replay status %s, want cancelled", got.Status)
+		}
+		live := l.appendEvents(t, "leadflo", 1, 1)
+		waitFor(t, "a live event after the cancel", 5*time.Second, func() bool {
+			for _, d := range rcv.acked() {
+				if d.body.ID == live[0].ID {
+					return true
+				}
+			}
+			return false
+		})
+	})
+}
+
+// Stopping the engine mid-replay and starting another (a restart) completes the replay and
+// live delivery; only events in flight at the stop are delivered twice, with the same id.
+func TestRestartResumes(t *testing.T) {
+	forEachBackend(t, func(t *testing.T, url string) {
+		l := openLedger(t, url, fastConfig())
+		old := l.appendEvents(t, "leadflo", 200, 20)
+		rcv := newReceiver(t, func(int, delivery) (int, http.Header) {
+			time.Sleep(2 * time.Millisecond)
+			return http.StatusOK, nil
+		})
+		s := l.addSink(t, rcv.srv.URL, "now", sinks.Filter{})
+		rp := l.replay(t, s, sinks.NewReplay{FromPosition: ptr(int64(0))})
+		live := l.appendEvents(t, "leadflo", 100, 10)
+		waitFor(t, "some deliveries", 10*time.Second, func() bool { return len(rcv.acked()) > 100 })
+		l.stop()
+		if len(rcv.deliveries()) >= 300 {
+			t.Fatalf("everything was delivered before the stop; the test proves nothing")
+		}
+		l.stop = l.startEngine(t, fastConfig())
+		waitFor(t, "the replay to complete after the restart", 20*time.Second, func() bool { return l.replayNow(t, rp).Status == sinks.ReplayCompleted })
+		waitFor(t, "live delivery to catch up", 20*time.Second, func() bool { return l.sink(t, s.ID).Position == live[len(live)-1].Position })
+		checkDelivered(t, only(rcv.acked(), old), old)
+		checkDelivered(t, only(rcv.acked(), live), live)
+		// Only what was in flight at the stop (at most Concurrency per cursor) is sent again.
+		if got, inFlight := len(rcv.deliveries()), 2*16; got < 300 || got > 300+inFlight {
+			t.Errorf("%d requests in all, want 300 plus at most the %d that can be in flight at the stop", got, inFlight)
+		}
+	})
+}
