@@ -22,6 +22,7 @@ import (
 
 	"github.com/leadledger/leadledger/adapters/config"
 	"github.com/leadledger/leadledger/adapters/httpapi"
+	"github.com/leadledger/leadledger/adapters/sinks"
 	"github.com/leadledger/leadledger/eventstore"
 	"github.com/leadledger/leadledger/eventstore/eventstoretest"
 	"github.com/leadledger/leadledger/projections"
@@ -39,7 +40,7 @@ var (
 	senseiKey    = []byte("sensei-signing-key-0123456789abcdef")
 	senseiOldKey = []byte("sensei-old-key-being-rotated-out!!")
 	allSecrets   = []string{conversicaPass, wcToken, leadfloSecret, operatorToken, auditorToken,
-		base64.StdEncoding.EncodeToString(senseiKey)}
+		base64.StdEncoding.EncodeToString(senseiKey), sinkSecret}
 )
 
 // ledger is a real server on loopback over a real database, with its log output captured.
@@ -87,8 +88,19 @@ func newLedger(t *testing.T, backend string) *ledger {
 	viewCtx, stopView := context.WithCancel(ctx)
 	viewDone := make(chan struct{})
 	go func() { _ = view.Run(viewCtx); close(viewDone) }()
+	registry, err := sinks.NewRegistry(ctx, store)
+	if err != nil {
+		t.Fatalf("sinks: %v", err)
+	}
+	delivery, err := sinks.NewManager(sinks.Config{PollInterval: 20 * time.Millisecond, Logger: logger}, store, registry)
+	if err != nil {
+		t.Fatalf("delivery: %v", err)
+	}
+	deliveryDone := make(chan struct{})
+	go func() { _ = delivery.Run(viewCtx); close(deliveryDone) }()
 	api, err := httpapi.New(httpapi.Config{
 		Leads:           view,
+		Sinks:           registry,
 		ReadWaitTimeout: 500 * time.Millisecond,
 		MaxBodyBytes:    64 << 10,
 		Logger:          logger,
@@ -112,6 +124,7 @@ func newLedger(t *testing.T, backend string) *ledger {
 		srv.Close()
 		stopView()
 		<-viewDone
+		<-deliveryDone
 		_ = store.Close()
 		for _, secret := range allSecrets {
 			if strings.Contains(logs.String(), secret) {

@@ -36,6 +36,8 @@ type Config struct {
 	Tokens  []config.Token
 	// Leads is the lead view behind /v1/leads and /v1/status. Required.
 	Leads LeadReader
+	// Sinks is the registry behind /v1/sinks and /v1/replays; nil serves no sinks API.
+	Sinks SinkAdmin
 	// MaxBodyBytes caps an ingest body; larger bodies get 413. Must be positive.
 	MaxBodyBytes int64
 	// AppendTimeout bounds the wait for a commit, below LeadFloAgent's 5 s deadline. Defaults to 4s.
@@ -117,9 +119,21 @@ func (s *Server) routes() http.Handler {
 	read.HandleFunc("/leads/{lead_id}/events", s.leadEvents).Methods(http.MethodGet)
 	read.HandleFunc("/status", s.status).Methods(http.MethodGet)
 
-	operate := r.PathPrefix("/v1/projections").Subrouter()
-	operate.Use(s.requireRole(config.RoleOperator))
-	operate.HandleFunc("/lead_view/rebuild", s.rebuildLeadView).Methods(http.MethodPost)
+	operator := s.requireRole(config.RoleOperator)
+	read.Handle("/projections/lead_view/rebuild", operator(http.HandlerFunc(s.rebuildLeadView))).Methods(http.MethodPost)
+	if a := s.cfg.Sinks; a != nil {
+		read.HandleFunc("/sinks", s.listSinks).Methods(http.MethodGet)
+		read.HandleFunc("/sinks/{id}", s.sinkAction(a.Sink)).Methods(http.MethodGet)
+		read.HandleFunc("/sinks/{id}/attempts", s.sinkAttempts).Methods(http.MethodGet)
+		read.HandleFunc("/sinks/{id}/replays", s.listReplays).Methods(http.MethodGet)
+		read.HandleFunc("/replays/{id}", s.replayAction(a.Replay)).Methods(http.MethodGet)
+		read.Handle("/sinks", operator(http.HandlerFunc(s.createSink))).Methods(http.MethodPost)
+		read.Handle("/sinks/{id}/pause", operator(s.sinkAction(a.Pause))).Methods(http.MethodPost)
+		read.Handle("/sinks/{id}/resume", operator(s.sinkAction(a.Resume))).Methods(http.MethodPost)
+		read.Handle("/sinks/{id}", operator(http.HandlerFunc(s.deleteSink))).Methods(http.MethodDelete)
+		read.Handle("/sinks/{id}/replays", operator(http.HandlerFunc(s.startReplay))).Methods(http.MethodPost)
+		read.Handle("/replays/{id}/cancel", operator(s.replayAction(a.CancelReplay))).Methods(http.MethodPost)
+	}
 
 	r.NotFoundHandler = http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
 		writeError(w, http.StatusNotFound, "Not found")
