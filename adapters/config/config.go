@@ -20,9 +20,9 @@ type Config struct {
 	Database     string // LEDGER_DATABASE; default sqlite:./data/ledger.db
 	MaxBodyBytes int64  // LEDGER_MAX_BODY_BYTES; default 1 MiB
 	LogLevel     string // LEDGER_LOG_LEVEL; debug | info | warn | error, default info
-	// RunProjections runs the read models (the lead view) in this process; LEDGER_RUN_PROJECTIONS.
-	// Default true. False makes an ingest-only process: several can share one database, while
-	// one other process keeps the views.
+	// RunProjections runs the log's readers (the lead view and sink delivery) in this process;
+	// LEDGER_RUN_PROJECTIONS. Default true. False makes an ingest-only process: several can
+	// share one database, while other processes keep the views and deliver to sinks.
 	RunProjections bool
 	Tokens         []Token // bearer tokens of the read and admin APIs
 	Sources        []Source

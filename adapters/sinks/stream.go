@@ -93,6 +93,7 @@ func (s *stream) run(ctx context.Context) {
 		s.m.log.Warn("sink: cannot start", "cursor", s.c.key(), "err", err)
 		return
 	}
+	s.m.log.Info("sink: delivering", "cursor", s.c.key(), "after", s.lastRead, "already_acknowledged", len(s.acked))
 	tick := time.NewTicker(cfg.PollInterval)
 	defer tick.Stop()
 	s.fill(ctx)
@@ -114,6 +115,9 @@ func (s *stream) run(ctx context.Context) {
 		case <-tick.C:
 			s.caughtUp = false
 			s.save(ctx, false)
+		}
+		if len(s.unsaved.attempts) >= cfg.Page {
+			s.save(ctx, false) // bounds what a crash makes us send again under heavy delivery
 		}
 		if !s.caughtUp && len(s.window) <= cfg.Window-cfg.Page && (s.upTo == 0 || s.lastRead < s.upTo) {
 			s.fill(ctx)

@@ -20,6 +20,7 @@ import (
 
 	"github.com/leadledger/leadledger/adapters/config"
 	"github.com/leadledger/leadledger/adapters/httpapi"
+	"github.com/leadledger/leadledger/adapters/sinks"
 	"github.com/leadledger/leadledger/eventstore"
 	"github.com/leadledger/leadledger/projections"
 )
@@ -125,21 +126,31 @@ func serve(ctx context.Context, args []string, getenv func(string) string) error
 	if err != nil {
 		return err
 	}
+	registry, err := sinks.NewRegistry(ctx, store)
+	if err != nil {
+		return err
+	}
+	reg := prometheus.NewRegistry()
 	if cfg.RunProjections {
-		viewCtx, stopView := context.WithCancel(context.Background())
-		viewDone := make(chan error, 1)
-		go func() { viewDone <- view.Run(viewCtx) }()
-		defer func() { stopView(); <-viewDone }() // before the store closes
+		delivery, err := sinks.NewManager(sinks.Config{Logger: log, Registerer: reg}, store, registry)
+		if err != nil {
+			return err
+		}
+		// The log's readers stop after the HTTP server has drained, and before the store closes.
+		readersCtx, stopReaders := context.WithCancel(context.Background())
+		viewDone, deliveryDone := make(chan error, 1), make(chan error, 1)
+		go func() { viewDone <- view.Run(readersCtx) }()
+		go func() { deliveryDone <- delivery.Run(readersCtx) }()
+		defer func() { stopReaders(); <-viewDone; <-deliveryDone }()
 	}
 
-	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
 		prometheus.NewCounterFunc(prometheus.CounterOpts{
 			Name: "leadledger_projection_failed_events_total",
 			Help: "Events the lead view recorded as failed to apply.",
 		}, func() float64 { return float64(view.Failed()) }))
 	api, err := httpapi.New(httpapi.Config{
-		Sources: cfg.Sources, Tokens: cfg.Tokens, Leads: view, MaxBodyBytes: cfg.MaxBodyBytes, Logger: log, Registry: reg,
+		Sources: cfg.Sources, Tokens: cfg.Tokens, Leads: view, Sinks: registry, MaxBodyBytes: cfg.MaxBodyBytes, Logger: log, Registry: reg,
 	}, store)
 	if err != nil {
 		return err
