@@ -27,6 +27,10 @@ else
   echo "== docker-compose config: skipped, docker-compose is not installed (apt-get install docker-compose)"
 fi
 
+echo "== npm ci scripts/swverify (the Standard Webhooks reference library, to check sink signatures)"
+command -v npm >/dev/null || { echo "FAILED: npm is missing (Debian: apt-get install nodejs npm)"; exit 1; }
+npm ci --prefix scripts/swverify --no-audit --no-fund --loglevel=error
+
 echo "== go test -race"
 log=$(mktemp)
 trap 'rm -f "$log"' EXIT
