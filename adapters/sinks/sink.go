@@ -39,11 +39,6 @@ type Filter struct {
 	Sources []string           `json:"sources"`
 }
 
-func (f Filter) matches(e domain.Event) bool {
-	return (len(f.Types) == 0 || slices.Contains(f.Types, e.Type)) &&
-		(len(f.Sources) == 0 || slices.Contains(f.Sources, e.Source))
-}
-
 // and narrows f by g: an event must match both.
 func (f Filter) and(g Filter) Filter {
 	return Filter{Types: intersect(f.Types, g.Types), Sources: intersect(f.Sources, g.Sources)}
