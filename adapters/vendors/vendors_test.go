@@ -2,7 +2,9 @@ package vendors_test
 
 import (
 	"errors"
+	"fmt"
 	"os"
+	"strconv"
 	"testing"
 
 	"github.com/leadledger/leadledger/adapters/vendors"
@@ -152,4 +154,35 @@ func TestUnknownVendor(t *testing.T) {
 	if _, ok := vendors.ForVendor("acme"); ok {
 		t.Fatal("ForVendor(acme) found a parser")
 	}
+}
+
+// Every WhatConverts lead type, with both triggers: the parser keys on the common fields and
+// keeps the type's own fields as sent.
+func TestWhatConvertsEveryLeadTypeAndTrigger(t *testing.T) {
+	typeField := map[string]string{
+		"Chat": "chat_transcript", "Phone Call": "call_duration", "Web Form": "form_name", "Transaction": "transaction_id",
+		"Email": "email_subject", "Text Message": "text_body", "Event": "event_name", "Appointment": "appointment_date", "Other": "other_note",
+	}
+	for leadType, field := range typeField {
+		for trigger, want := range map[string]domain.EventType{"new": domain.LeadCaptured, "update": domain.LeadUpdated} {
+			body := fmt.Sprintf(`{"trigger":%q,"lead_id":4242,"lead_type":%q,"contact_name":"Kim Lee",`+
+				`"contact_email_address":"Kim@Example.com","contact_phone_number":"+15550100","last_updated":"2026-02-01T10:00:00Z",%q:"x"}`,
+				trigger, leadType, field)
+			p, err := parseWhatConverts([]byte(body))
+			if err != nil {
+				t.Errorf("%s %s: %v", leadType, trigger, err)
+				continue
+			}
+			if p.Type != want || p.LeadKey != "4242" || p.Data.Name != "Kim Lee" || p.Data.EmailNormalized != "kim@example.com" ||
+				p.Data.Phone != "+15550100" || string(p.Data.CustomFields["lead_type"]) != strconv.Quote(leadType) ||
+				string(p.Data.Extra[field]) != `"x"` || p.OccurredAt != "2026-02-01T10:00:00Z" {
+				t.Errorf("%s %s parsed as %+v", leadType, trigger, p)
+			}
+		}
+	}
+}
+
+func parseWhatConverts(body []byte) (domain.Parsed, error) {
+	p, _ := vendors.ForVendor("whatconverts")
+	return p(body)
 }
