@@ -74,10 +74,14 @@ func (s *Server) ingestStatus(w http.ResponseWriter, r *http.Request, sourceID s
 	stored, err := s.log.Append(ctx, domain.NewEvent(src.ID, src.Vendor, parsed, body, receivedAt))
 	if err != nil {
 		s.cfg.Logger.Error("append webhook", "source", src.ID, "err", err)
-		if errors.Is(err, eventstore.ErrClosed) || errors.Is(err, context.DeadlineExceeded) {
-			return fail(w, http.StatusServiceUnavailable, "The ledger could not store the lead in time; it was not recorded, please retry")
+		switch {
+		case errors.Is(err, eventstore.ErrClosed):
+			return fail(w, http.StatusServiceUnavailable, "The ledger is shutting down; the lead was not recorded, please retry")
+		case errors.Is(err, context.DeadlineExceeded):
+			// The commit may still complete: a vendor that retries may then be stored twice, and both are kept.
+			return fail(w, http.StatusServiceUnavailable, "The ledger could not confirm storing the lead in time; please retry")
 		}
-		return fail(w, http.StatusInternalServerError, "The ledger could not store the lead; it was not recorded, please retry")
+		return fail(w, http.StatusInternalServerError, "The ledger could not store the lead; please retry")
 	}
 	e := stored[0]
 	writeJSON(w, http.StatusOK, ingestReply{

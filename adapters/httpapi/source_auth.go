@@ -19,7 +19,9 @@ func authenticate(a config.Auth, r *http.Request, body []byte, now time.Time) bo
 	switch a.Type {
 	case config.AuthBasic:
 		user, pass, ok := r.BasicAuth()
-		return ok && secretEqual(user, a.Username) && anySecret(pass, a.Secrets)
+		// Both are compared whatever the other gives, so timing tells nothing of which was wrong.
+		userOK, passOK := secretEqual(user, a.Username), anySecret(pass, a.Secrets)
+		return ok && userOK && passOK
 	case config.AuthHeaderSecret:
 		return anySecret(r.Header.Get(a.Header), a.Secrets)
 	case config.AuthURLToken:
