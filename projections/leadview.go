@@ -26,7 +26,8 @@ type LeadView struct {
 	log     *slog.Logger
 	failed  atomic.Int64
 	cache   leadCache
-	batch   []effect // folded, not yet written: see flush
+	batch   []effect       // folded, not yet written: see flush
+	retries map[string]int // failed folds of the message being re-sent, by message id
 }
 
 // NewLeadView creates the view's tables if needed.
@@ -37,7 +38,7 @@ func NewLeadView(ctx context.Context, store *eventstore.Store, log *slog.Logger)
 	if err := MigrateLeadView(ctx, store.DB()); err != nil {
 		return nil, err
 	}
-	return &LeadView{store: store, db: store.ReadDB(), dialect: store.Dialect(), log: log}, nil
+	return &LeadView{store: store, db: store.ReadDB(), dialect: store.Dialect(), log: log, retries: map[string]int{}}, nil
 }
 
 // Failed counts the events this process recorded as failed to apply.
@@ -62,10 +63,16 @@ func (v *LeadView) Run(ctx context.Context) error {
 				return nil
 			}
 			if err := v.fold(msg); err != nil {
-				v.log.Error("lead view: event not handled, will be delivered again", "event", msg.UUID, "err", err)
-				msg.Nack()
-				continue
+				if v.retries[msg.UUID]++; v.retries[msg.UUID] < foldAttempts {
+					v.log.Error("lead view: event not handled, will be delivered again", "event", msg.UUID, "err", err)
+					msg.Nack()
+					continue
+				}
+				// It failed every time: record it in its lead's history and move on.
+				v.log.Error("lead view: event recorded as failed to fold", "event", msg.UUID, "err", err)
+				v.batch = append(v.batch, failedEffect(msg, err))
 			}
+			delete(v.retries, msg.UUID)
 			msg.Ack()
 		}
 	}
@@ -86,8 +93,7 @@ func (v *LeadView) fold(msg *message.Message) error {
 	if err != nil {
 		// Retrying cannot help an event that does not decode: record it and move on.
 		v.log.Error("lead view: undecodable event recorded as failed", "event", msg.UUID, "err", err)
-		position, _ := strconv.ParseInt(msg.Metadata.Get(eventstore.MetaPosition), 10, 64)
-		v.batch = append(v.batch, effect{position: position, leadID: msg.Metadata.Get(eventstore.MetaLeadID), failure: err})
+		v.batch = append(v.batch, failedEffect(msg, err))
 		return nil
 	}
 	lead, cached := v.cache.leads[e.LeadID]
@@ -100,6 +106,12 @@ func (v *LeadView) fold(msg *message.Message) error {
 	v.cache.leads[e.LeadID], v.cache.applied = lead, e.Position
 	v.batch = append(v.batch, effect{position: e.Position, leadID: e.LeadID.String(), event: e, lead: lead, outcome: outcome})
 	return nil
+}
+
+// failedEffect records that an event could not be folded.
+func failedEffect(msg *message.Message, err error) effect {
+	position, _ := strconv.ParseInt(msg.Metadata.Get(eventstore.MetaPosition), 10, 64)
+	return effect{position: position, leadID: msg.Metadata.Get(eventstore.MetaLeadID), failure: err}
 }
 
 func (v *LeadView) q(query string) string { return rebind(v.dialect, query) }

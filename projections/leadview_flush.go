@@ -9,9 +9,13 @@ import (
 	"github.com/leadledger/leadledger/domain"
 )
 
-// applyAttempts bounds the retries of one event before it is recorded as failed and skipped:
-// one bad event must never stall the view.
-const applyAttempts = 3
+// applyAttempts and foldAttempts bound the retries of one event before it is recorded as failed
+// and skipped: one bad event must never stall the view. (A re-sent message comes back after
+// the subscriber's poll interval.)
+const (
+	applyAttempts = 3
+	foldAttempts  = 5
+)
 
 // effect is what folding one event did, waiting to be written.
 type effect struct {

@@ -250,3 +250,67 @@ func TestLeadViewIsolatesAnEventTheDatabaseRefuses(t *testing.T) {
 		t.Errorf("failed = %d, want 1", view.Failed())
 	}
 }
+
+// An event whose fold fails every time (here: its lead's stored view no longer decodes) is
+// retried a few times, then recorded as failed; the view goes on with the next events.
+func TestLeadViewDoesNotStallOnAFoldThatKeepsFailing(t *testing.T) {
+	for _, backend := range eventstoretest.Backends {
+		t.Run(backend, func(t *testing.T) {
+			ctx, cancel := context.WithCancel(context.Background())
+			defer cancel()
+			store, err := eventstore.Open(ctx, eventstore.Config{URL: eventstoretest.URL(t, backend)})
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer store.Close()
+			if err := store.Migrate(ctx); err != nil {
+				t.Fatal(err)
+			}
+			first, err := store.Append(ctx, whatConverts(domain.LeadCaptured, "5", "2026-01-01T10:00:00Z", "a"))
+			if err != nil {
+				t.Fatal(err)
+			}
+			view, err := projections.NewLeadView(ctx, store, slog.New(slog.NewTextHandler(io.Discard, nil)))
+			if err != nil {
+				t.Fatal(err)
+			}
+			runCtx, stop := context.WithCancel(ctx)
+			done := make(chan struct{})
+			go func() { _ = view.Run(runCtx); close(done) }()
+			if err := view.WaitFor(ctx, first[0].Position, 10*time.Second); err != nil {
+				t.Fatal(err)
+			}
+			stop()
+			<-done
+			if _, err := store.DB().ExecContext(ctx, `UPDATE lead_view SET state = 'not json'`); err != nil {
+				t.Fatal(err)
+			}
+			stuck, err := store.Append(ctx, whatConverts(domain.LeadUpdated, "5", "2026-01-02T10:00:00Z", "b"))
+			if err != nil {
+				t.Fatal(err)
+			}
+			other, err := store.Append(ctx, whatConverts(domain.LeadCaptured, "6", "2026-01-02T10:00:00Z", "c"))
+			if err != nil {
+				t.Fatal(err)
+			}
+			view, err = projections.NewLeadView(ctx, store, slog.New(slog.NewTextHandler(io.Discard, nil)))
+			if err != nil {
+				t.Fatal(err)
+			}
+			go func() { _ = view.Run(ctx) }()
+			if err := view.WaitFor(ctx, other[0].Position, 10*time.Second); err != nil {
+				t.Fatalf("the view stalled on an event it cannot fold: %v", err)
+			}
+			outcomes, err := view.Outcomes(ctx, stuck[0].LeadID)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if o := outcomes[stuck[0].Position]; o.Applied || o.Error == "" {
+				t.Fatalf("outcome of the event that cannot be folded = %+v, want failed with its error", o)
+			}
+			if _, err := view.Lead(ctx, other[0].LeadID); err != nil {
+				t.Fatalf("the next lead is not in the view: %v", err)
+			}
+		})
+	}
+}
