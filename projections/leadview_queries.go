@@ -120,6 +120,16 @@ func (v *LeadView) Position(ctx context.Context) (int64, error) {
 	return v.store.GroupPosition(ctx, LeadViewGroup)
 }
 
+// FailedEvents counts the events recorded as failed to apply, by any process since the view
+// was last rebuilt.
+func (v *LeadView) FailedEvents(ctx context.Context) (int64, error) {
+	var n int64
+	if err := v.db.QueryRowContext(ctx, `SELECT COUNT(*) FROM lead_view_events WHERE error IS NOT NULL`).Scan(&n); err != nil {
+		return 0, fmt.Errorf("count failed events: %w", err)
+	}
+	return n, nil
+}
+
 // WaitFor waits until the view has applied the log up to position, at most timeout.
 func (v *LeadView) WaitFor(ctx context.Context, position int64, timeout time.Duration) error {
 	deadline := time.Now().Add(timeout)

@@ -22,7 +22,7 @@ type LeadReader interface {
 	Outcomes(ctx context.Context, leadID uuid.UUID) (map[int64]projections.Outcome, error)
 	Position(ctx context.Context) (int64, error)
 	WaitFor(ctx context.Context, position int64, timeout time.Duration) error
-	Failed() int64
+	FailedEvents(ctx context.Context) (int64, error)
 	Rebuild(ctx context.Context) (projections.RebuildStats, error)
 }
 
@@ -205,10 +205,15 @@ func (s *Server) status(w http.ResponseWriter, r *http.Request) {
 		s.internalError(w, "read lead view position", err)
 		return
 	}
+	failed, err := s.cfg.Leads.FailedEvents(r.Context())
+	if err != nil {
+		s.internalError(w, "count failed events", err)
+		return
+	}
 	writeJSON(w, http.StatusOK, map[string]any{
 		"head": head,
 		"projections": []map[string]any{{
-			"name": projections.LeadViewGroup, "position": pos, "lag": max(head-pos, 0), "failed_events": s.cfg.Leads.Failed(),
+			"name": projections.LeadViewGroup, "position": pos, "lag": max(head-pos, 0), "failed_events": failed,
 		}},
 	})
 }

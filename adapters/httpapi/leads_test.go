@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"net/http"
 	"net/url"
+	"sort"
 	"testing"
 
 	"github.com/leadledger/leadledger/eventstore/eventstoretest"
@@ -78,8 +79,22 @@ func TestLeadViewThroughTheAPI(t *testing.T) {
 			if status != 200 || st["head"].(float64) != last {
 				t.Fatalf("status: %d %v", status, st)
 			}
+			if p := st["projections"].([]any)[0].(map[string]any); p["name"] != "lead_view" || p["position"].(float64) != last ||
+				p["lag"].(float64) != 0 || p["failed_events"].(float64) != 0 {
+				t.Fatalf("status of the caught-up lead view: %v", p)
+			}
+			_, history8 := l.get(t, "/v1/leads/"+byExternalID["8"]["id"].(string)+"/events")
+			var got8 []string
+			for _, e := range history8["events"].([]any) {
+				ev := e.(map[string]any)
+				got8 = append(got8, fmt.Sprintf("%v/%v", ev["applied"], ev["skip_reason"]))
+			}
+			if want := "[true/<nil> false/stale]"; fmt.Sprint(got8) != want {
+				t.Fatalf("update before new: annotations = %v, want %s (the late new is older than the update)", got8, want)
+			}
 
 			before := fmt.Sprint(l.get(t, "/v1/leads/"+lead["id"].(string)+"/events"))
+			_, leadsBefore := l.get(t, "/v1/leads?limit=1000")
 			for token, want := range map[string]int{"": 401, auditorToken: 403, operatorToken: 200} {
 				req, _ := http.NewRequest(http.MethodPost, l.url+"/v1/projections/lead_view/rebuild", nil)
 				if token != "" {
@@ -91,6 +106,9 @@ func TestLeadViewThroughTheAPI(t *testing.T) {
 			}
 			if after := fmt.Sprint(l.get(t, "/v1/leads/"+lead["id"].(string)+"/events")); after != before {
 				t.Fatalf("history changed by a rebuild:\n%s\n%s", before, after)
+			}
+			if _, leadsAfter := l.get(t, "/v1/leads?limit=1000"); len(leadsBefore["leads"].([]any)) != 2 || fmt.Sprint(leadsAfter) != fmt.Sprint(leadsBefore) {
+				t.Fatalf("the lead views changed by a rebuild:\n%v\n%v", leadsBefore, leadsAfter)
 			}
 
 			for path, want := range map[string]int{
@@ -105,6 +123,50 @@ func TestLeadViewThroughTheAPI(t *testing.T) {
 				if status, body := l.get(t, path); status != want || body["message"] == "" {
 					t.Errorf("GET %s: %d %v, want %d with a message", path, status, body, want)
 				}
+			}
+		})
+	}
+}
+
+// One person found across vendors by email (whatever its case and spaces), and the list's
+// source and free-text filters.
+func TestLeadSearch(t *testing.T) {
+	for _, backend := range eventstoretest.Backends {
+		t.Run(backend, func(t *testing.T) {
+			l := newLedger(t, backend)
+			if status, reply := l.post(t, "/v1/ingest/whatconverts?token="+wcToken, wcBody("new", 31, "2026-01-01T10:00:00Z", "New"), nil); status != 200 {
+				t.Fatalf("whatconverts: %d %v", status, reply)
+			}
+			conversica := []byte(`{"firstName":"Jerry","lastName":"Helms","email":"hello@WHATCONVERTS.com ","conversationHistory":"hi","company":"Acme"}`)
+			status, reply := l.post(t, "/v1/ingest/conversica", conversica, basic("conversica", conversicaPass))
+			if status != 200 {
+				t.Fatalf("conversica: %d %v", status, reply)
+			}
+			last := int64(reply["position"].(float64))
+			for query, want := range map[string][]string{
+				"email=" + url.QueryEscape(" Hello@WhatConverts.COM"): {"conversica", "whatconverts"},
+				"source=conversica":       {"conversica"},
+				"source=whatconverts":     {"whatconverts"},
+				"q=jeremy":                {"whatconverts"},
+				"q=HELMS":                 {"conversica", "whatconverts"},
+				"q=nobody":                {},
+				"q=jer&source=conversica": {"conversica"},
+			} {
+				status, page := l.get(t, fmt.Sprintf("/v1/leads?%s&min_position=%d", query, last))
+				if status != 200 {
+					t.Fatalf("%s: %d %v", query, status, page)
+				}
+				var sources []string
+				for _, lead := range page["leads"].([]any) {
+					sources = append(sources, lead.(map[string]any)["source"].(string))
+				}
+				sort.Strings(sources)
+				if fmt.Sprint(sources) != fmt.Sprint(want) {
+					t.Errorf("GET /v1/leads?%s: sources %v, want %v", query, sources, want)
+				}
+			}
+			if status, body := l.get(t, "/v1/leads?limit=1001"); status != 400 {
+				t.Errorf("limit=1001: %d %v, want 400", status, body)
 			}
 		})
 	}
