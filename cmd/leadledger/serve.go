@@ -13,6 +13,7 @@ import (
 	"path/filepath"
 	"runtime/debug"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -138,10 +139,10 @@ func serve(ctx context.Context, args []string, getenv func(string) string) error
 		}
 		// The log's readers stop after the HTTP server has drained, and before the store closes.
 		readersCtx, stopReaders := context.WithCancel(context.Background())
-		viewDone, deliveryDone := make(chan error, 1), make(chan error, 1)
-		go func() { viewDone <- view.Run(readersCtx) }()
-		go func() { deliveryDone <- delivery.Run(readersCtx) }()
-		defer func() { stopReaders(); <-viewDone; <-deliveryDone }()
+		var readers sync.WaitGroup
+		readers.Go(func() { keepRunning(readersCtx, log, "lead view", view.Run) })
+		readers.Go(func() { keepRunning(readersCtx, log, "sink delivery", delivery.Run) })
+		defer func() { stopReaders(); readers.Wait() }()
 	}
 
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
@@ -184,4 +185,20 @@ func serve(ctx context.Context, args []string, getenv func(string) string) error
 	}
 	log.Info("stopped")
 	return nil
+}
+
+// keepRunning runs a reader of the log until ctx is done, and starts it again a second after it
+// stops early (say the database was unreachable), so an outage never ends it for good.
+func keepRunning(ctx context.Context, log *slog.Logger, name string, run func(context.Context) error) {
+	for ctx.Err() == nil {
+		err := run(ctx)
+		if ctx.Err() != nil {
+			return
+		}
+		log.Error("log reader stopped; starting it again", "reader", name, "err", err)
+		select {
+		case <-ctx.Done():
+		case <-time.After(time.Second):
+		}
+	}
 }
