@@ -44,21 +44,21 @@ type Config struct {
 }
 
 func (c *Config) setDefaults() {
-	c.Concurrency = cmp(c.Concurrency, 16)
-	c.Window = cmp(c.Window, 2000)
-	c.Page = min(cmp(c.Page, 500), c.Window)
-	c.PollInterval = cmp(c.PollInterval, 100*time.Millisecond)
-	c.Timeout = cmp(c.Timeout, 10*time.Second)
-	c.FailingAfter = cmp(c.FailingAfter, 5)
-	c.LeaseTTL = cmp(c.LeaseTTL, 5*time.Second)
+	c.Concurrency = orDefault(c.Concurrency, 16)
+	c.Window = orDefault(c.Window, 2000)
+	c.Page = min(orDefault(c.Page, 500), c.Window)
+	c.PollInterval = orDefault(c.PollInterval, 100*time.Millisecond)
+	c.Timeout = orDefault(c.Timeout, 10*time.Second)
+	c.FailingAfter = orDefault(c.FailingAfter, 5)
+	c.LeaseTTL = orDefault(c.LeaseTTL, 5*time.Second)
 	c.Backoff.setDefaults()
 	if c.Logger == nil {
 		c.Logger = slog.Default()
 	}
 }
 
-// cmp is v, or def when v is zero.
-func cmp[T comparable](v, def T) T {
+// orDefault is v, or def when v is zero.
+func orDefault[T comparable](v, def T) T {
 	var zero T
 	if v == zero {
 		return def

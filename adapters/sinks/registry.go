@@ -80,7 +80,7 @@ const sinkColumns = `id, name, type, url, secret, filter, status, position, deli
 
 // Sinks lists the sinks that are not deleted, oldest first.
 func (r *Registry) Sinks(ctx context.Context) ([]Sink, error) {
-	rows, err := r.store.ReadDB().QueryContext(ctx, `SELECT `+sinkColumns+` FROM sinks WHERE deleted_at IS NULL ORDER BY created_at, id`)
+	rows, err := r.store.ReadDB().QueryContext(ctx, `SELECT `+sinkColumns+` FROM sinks WHERE deleted_at IS NULL ORDER BY id`)
 	if err != nil {
 		return nil, fmt.Errorf("list sinks: %w", err)
 	}

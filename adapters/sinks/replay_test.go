@@ -8,6 +8,7 @@ import (
 
 	"github.com/leadledger/leadledger/adapters/sinks"
 	"github.com/leadledger/leadledger/domain"
+	"github.com/leadledger/leadledger/eventstore/eventstoretest"
 )
 
 func (l *ledger) replay(t *testing.T, sink sinks.Sink, n sinks.NewReplay) sinks.Replay {
@@ -140,4 +141,25 @@ func TestRestartResumes(t *testing.T) {
 			t.Errorf("%d requests in all, want 300 plus at most the %d that can be in flight at the stop", got, inFlight)
 		}
 	})
+}
+
+// Stopping the engine while deliveries pour in returns promptly, every time: no worker is left
+// waiting to hand in a result nobody reads.
+func TestStopWhileDelivering(t *testing.T) {
+	l := openLedger(t, eventstoretest.SQLiteURL(t), fastConfig())
+	events := l.appendEvents(t, "leadflo", 3000, 300)
+	rcv := newReceiver(t, nil)
+	s := l.addSink(t, rcv.srv.URL, "beginning", sinks.Filter{})
+	for round := 1; round <= 5; round++ {
+		n := len(rcv.acked())
+		waitFor(t, "deliveries", 10*time.Second, func() bool { return len(rcv.acked()) > n+100 || l.sink(t, s.ID).Position == events[len(events)-1].Position })
+		stopped := make(chan struct{})
+		go func() { l.stop(); close(stopped) }()
+		select {
+		case <-stopped:
+		case <-time.After(5 * time.Second):
+			t.Fatalf("round %d: the engine did not stop within 5s of being asked", round)
+		}
+		l.stop = l.startEngine(t, fastConfig())
+	}
 }

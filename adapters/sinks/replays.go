@@ -74,7 +74,7 @@ func (r *Registry) Replay(ctx context.Context, id uuid.UUID) (Replay, error) {
 
 // Replays lists a sink's replays, oldest first.
 func (r *Registry) Replays(ctx context.Context, sinkID uuid.UUID) ([]Replay, error) {
-	rows, err := r.store.ReadDB().QueryContext(ctx, r.q(`SELECT `+replayColumns+` FROM sink_replays WHERE sink_id = ? ORDER BY created_at, id`), sinkID.String())
+	rows, err := r.store.ReadDB().QueryContext(ctx, r.q(`SELECT `+replayColumns+` FROM sink_replays WHERE sink_id = ? ORDER BY id`), sinkID.String())
 	if err != nil {
 		return nil, fmt.Errorf("list replays: %w", err)
 	}

@@ -66,7 +66,7 @@ func newStream(m *Manager, c cursor, leaseUntil time.Time) *stream {
 func (s *stream) run(ctx context.Context) {
 	cfg := s.m.cfg
 	jobs := make(chan *pending)
-	results := make(chan outcome, cfg.Concurrency) // never blocks: at most Concurrency in flight
+	results := make(chan outcome, cfg.Concurrency)
 	retries := make(chan *pending)
 	stopped := make(chan struct{})
 	workCtx, cancelWork := context.WithCancel(context.Background())
@@ -76,7 +76,11 @@ func (s *stream) run(ctx context.Context) {
 			for p := range jobs {
 				start := time.Now()
 				res := s.m.deliver(workCtx, s.c.sink, p.event)
-				results <- outcome{p: p, res: res, at: start, latency: time.Since(start)}
+				select {
+				case results <- outcome{p: p, res: res, at: start, latency: time.Since(start)}:
+				case <-stopped: // nobody reads results any more: the event is delivered again later
+					return
+				}
 			}
 		})
 	}
