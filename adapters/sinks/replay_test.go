@@ -152,7 +152,9 @@ func TestStopWhileDelivering(t *testing.T) {
 	s := l.addSink(t, rcv.srv.URL, "beginning", sinks.Filter{})
 	for round := 1; round <= 5; round++ {
 		n := len(rcv.acked())
-		waitFor(t, "deliveries", 10*time.Second, func() bool { return len(rcv.acked()) > n+100 || l.sink(t, s.ID).Position == events[len(events)-1].Position })
+		waitFor(t, "deliveries", 10*time.Second, func() bool {
+			return len(rcv.acked()) > n+100 || l.sink(t, s.ID).Position == events[len(events)-1].Position
+		})
 		stopped := make(chan struct{})
 		go func() { l.stop(); close(stopped) }()
 		select {
