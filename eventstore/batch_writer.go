@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"sync"
+	"time"
 
 	"github.com/leadledger/leadledger/domain"
 )
@@ -92,6 +93,7 @@ func (w *batchWriter) collect() []*appendRequest {
 func (w *batchWriter) commit(batch []*appendRequest) {
 	// The requests' own contexts are not used: a commit, once begun, should finish.
 	ctx := context.Background()
+	defer w.store.lastAppend.Store(time.Now().UnixNano())
 	err := w.store.appendTx(ctx, batch)
 	if err == nil || len(batch) == 1 {
 		for _, req := range batch {

@@ -15,6 +15,7 @@ import (
 	"fmt"
 	"log/slog"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	wsql "github.com/ThreeDotsLabs/watermill-sql/v3/pkg/sql"
@@ -65,6 +66,8 @@ type Store struct {
 	offsets wsql.OffsetsAdapter
 	log     *slog.Logger
 	writer  *batchWriter
+	// lastAppend is when this process last wrote to the log (Unix nanoseconds).
+	lastAppend atomic.Int64
 }
 
 // Open connects to the database named by cfg.URL. It does not create the schema: call Migrate.
@@ -112,6 +115,15 @@ func (s *Store) Ping(ctx context.Context) error {
 		return fmt.Errorf("ping %s: %w", s.dialect.name, err)
 	}
 	return nil
+}
+
+// LastAppend is when this process last appended to the log (zero if never): background readers
+// use it to give way to ingest.
+func (s *Store) LastAppend() time.Time {
+	if n := s.lastAppend.Load(); n != 0 {
+		return time.Unix(0, n)
+	}
+	return time.Time{}
 }
 
 // Dialect is "postgres" or "sqlite".

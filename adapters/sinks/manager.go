@@ -34,6 +34,10 @@ type Config struct {
 	// FailingAfter is how many consecutive failed attempts make a sink show "failing".
 	// Defaults to 5.
 	FailingAfter int
+	// ReplayRateWhileIngesting caps each replay, in events/s, while this process is ingesting
+	// (it appended within the last second), so a replay never takes ingest's CPU; idle, a
+	// replay goes as fast as its receiver acknowledges. Defaults to 2000; negative: no cap.
+	ReplayRateWhileIngesting float64
 	// LeaseTTL is how long a process holds a cursor without renewing it; another process takes
 	// over a cursor whose lease lapsed. Defaults to 5s.
 	LeaseTTL time.Duration
@@ -51,6 +55,7 @@ func (c *Config) setDefaults() {
 	c.Timeout = orDefault(c.Timeout, 10*time.Second)
 	c.FailingAfter = orDefault(c.FailingAfter, 5)
 	c.LeaseTTL = orDefault(c.LeaseTTL, 5*time.Second)
+	c.ReplayRateWhileIngesting = orDefault(c.ReplayRateWhileIngesting, 2000)
 	c.Backoff.setDefaults()
 	if c.Logger == nil {
 		c.Logger = slog.Default()

@@ -165,3 +165,36 @@ func TestStopWhileDelivering(t *testing.T) {
 		l.stop = l.startEngine(t, fastConfig())
 	}
 }
+
+// While this process ingests, a replay keeps to its pace (ingest comes first); the cap is a
+// lower bound on the replay's duration, whatever the machine's speed.
+func TestReplayGivesWayToIngest(t *testing.T) {
+	cfg := fastConfig()
+	cfg.ReplayRateWhileIngesting = 50
+	l := openLedger(t, eventstoretest.SQLiteURL(t), cfg)
+	events := l.appendEvents(t, "leadflo", 100, 20)
+	rcv := newReceiver(t, nil)
+	s := l.addSink(t, rcv.srv.URL, "now", sinks.Filter{})
+	stopIngest := make(chan struct{})
+	ingested := make(chan struct{})
+	go func() { // a steady trickle of webhooks: the process is ingesting
+		defer close(ingested)
+		for i := 0; ; i++ {
+			select {
+			case <-stopIngest:
+				return
+			case <-time.After(100 * time.Millisecond):
+				l.appendEvents(t, "other", 1, 1)
+			}
+		}
+	}()
+	defer func() { close(stopIngest); <-ingested }()
+	time.Sleep(150 * time.Millisecond)
+	start := time.Now()
+	rp := l.replay(t, s, sinks.NewReplay{FromPosition: ptr(int64(0)), ToPosition: ptr(events[len(events)-1].Position)})
+	waitFor(t, "the replay to complete", 20*time.Second, func() bool { return l.replayNow(t, rp).Status == sinks.ReplayCompleted })
+	if took, least := time.Since(start), 1500*time.Millisecond; took < least {
+		t.Errorf("100 events replayed in %s while ingesting; at 50 events/s that takes at least %s", took, least)
+	}
+	checkDelivered(t, only(rcv.acked(), events), events)
+}

@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/google/uuid"
+	"golang.org/x/time/rate"
 
 	"github.com/leadledger/leadledger/domain"
 	"github.com/leadledger/leadledger/eventstore"
@@ -29,6 +30,8 @@ type stream struct {
 	byLead   map[uuid.UUID][]*pending
 	ready    []*pending
 	acked    map[int64]bool // acknowledged before a restart, past the saved position: not sent again
+
+	pace *rate.Limiter // a replay's pace while this process ingests; nil: none
 
 	unsaved     progress
 	failures    int // consecutive failed attempts
@@ -59,6 +62,9 @@ func newStream(m *Manager, c cursor, leaseUntil time.Time) *stream {
 		s.upTo, s.lastRead = c.replay.ToPosition, c.replay.Position
 	}
 	s.filter = f.store(s.upTo)
+	if r := m.cfg.ReplayRateWhileIngesting; c.replay != nil && r > 0 {
+		s.pace = rate.NewLimiter(rate.Limit(r), max(1, int(r/20)))
+	}
 	s.unsaved.position = s.lastRead
 	return s
 }
@@ -74,6 +80,9 @@ func (s *stream) run(ctx context.Context) {
 	for range cfg.Concurrency {
 		workers.Go(func() {
 			for p := range jobs {
+				if err := s.giveWayToIngest(workCtx); err != nil {
+					return
+				}
 				start := time.Now()
 				res := s.m.deliver(workCtx, s.c.sink, p.event)
 				select {
@@ -130,6 +139,14 @@ func (s *stream) run(ctx context.Context) {
 			s.unsaved.completed, s.stop = true, true
 		}
 	}
+}
+
+// giveWayToIngest holds a replay's delivery to its pace while this process is ingesting.
+func (s *stream) giveWayToIngest(ctx context.Context) error {
+	if s.pace == nil || time.Since(s.m.store.LastAppend()) > time.Second {
+		return nil
+	}
+	return s.pace.Wait(ctx)
 }
 
 // fill reads the next page of matching events into the window.
