@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# Replay into a local receiver that acknowledges at once: events/s and the server's peak RSS,
-# then ingest throughput without and with a replay running, on PostgreSQL and on SQLite.
+# Live delivery latency on an idle server, then a replay into a local receiver that acknowledges
+# at once: events/s and the server's peak RSS, then ingest throughput without and with a replay
+# running, on PostgreSQL and on SQLite.
 # Everything runs on loopback and stops by itself.
 #   scripts/bench-replay.sh [events] [ingest seconds]   (default 100000 events, 15 s)
 set -euo pipefail
@@ -16,6 +17,7 @@ sep='?'; [[ $pg == *\?* ]] && sep='&'
 go build -o "$work/leadledger" ./cmd/leadledger
 go build -o "$work/loadgen" ./scripts/loadgen
 go build -o "$work/receiver" ./scripts/receiver
+go build -o "$work/sinklag" ./scripts/sinklag
 "$work/receiver" -listen 127.0.0.1:18095 -d 2h &
 base=http://127.0.0.1:18093
 auth=(-H 'Authorization: Bearer bench-operator')
@@ -49,6 +51,8 @@ YAML
   for _ in $(seq 1 600); do
     curl -sf "${auth[@]}" $base/v1/status | grep -q '"lag":0' && break; sleep 1
   done
+  printf '%-9s idle, live ' "$name"
+  "$work/sinklag" -url $base -token bench-operator -secret bench-secret -n 100
   local sink
   sink=$(curl -sf "${auth[@]}" -d '{"name":"bench","type":"webhook","url":"http://127.0.0.1:18095/hook","secret":"whsec_YmVuY2gtc2lnbmluZy1rZXktMzJieXRlcy4uLi4=","start":"now"}' \
     $base/v1/sinks | sed 's/.*"id":"\([^"]*\)".*/\1/')
