@@ -20,7 +20,10 @@ var leadViewTables = []string{
 		last_position BIGINT NOT NULL,
 		state TEXT NOT NULL
 	)`,
-	`CREATE INDEX IF NOT EXISTS lead_view_email ON lead_view (email_normalized)`,
+	// (email, id) serves a lookup and its ORDER BY id together: with email alone, PostgreSQL
+	// without fresh statistics walked the primary key instead (670 ms at 200k leads).
+	`CREATE INDEX IF NOT EXISTS lead_view_email_id ON lead_view (email_normalized, id)`,
+	`DROP INDEX IF EXISTS lead_view_email`,
 	`CREATE INDEX IF NOT EXISTS lead_view_source ON lead_view (source, id)`,
 	`CREATE TABLE IF NOT EXISTS lead_view_events (
 		position BIGINT PRIMARY KEY,
