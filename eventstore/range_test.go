@@ -2,6 +2,7 @@ package eventstore_test
 
 import (
 	"context"
+	"encoding/json"
 	"testing"
 	"time"
 
@@ -41,6 +42,19 @@ func TestReadRangeAndTime(t *testing.T) {
 			}
 			if len(got) != 2 || got[0].Position != positions[1] || got[1].Position != positions[2] {
 				t.Fatalf("read (%d, %d] = %v, want positions %v", positions[0], positions[2], positionsOf(got), positions[1:3])
+			}
+
+			envelopes, err := s.ReadEnvelopes(ctx, positions[0], 100, eventstore.Filter{UpTo: positions[2]})
+			if err != nil || len(envelopes) != len(got) {
+				t.Fatalf("read envelopes: %d, %v; want %d", len(envelopes), err, len(got))
+			}
+			for i, env := range envelopes {
+				e := got[i]
+				data, _ := json.Marshal(e.Data)
+				if env.ID != e.ID || env.Position != e.Position || env.LeadID != e.LeadID || env.Type != e.Type || env.Source != e.Source ||
+					env.Vendor != e.Vendor || env.OccurredAt != e.OccurredAt || !env.ReceivedAt.Equal(e.ReceivedAt) || string(env.Data) != string(data) {
+					t.Errorf("envelope %+v\ndoes not match the event %+v (data %s)", env, e, data)
+				}
 			}
 
 			for _, c := range []struct {

@@ -12,7 +12,6 @@ import (
 	"github.com/google/uuid"
 	"github.com/prometheus/client_golang/prometheus"
 
-	"github.com/leadledger/leadledger/domain"
 	"github.com/leadledger/leadledger/eventstore"
 )
 
@@ -103,7 +102,7 @@ func NewManager(cfg Config, store *eventstore.Store, registry *Registry) (*Manag
 	}, nil
 }
 
-func (m *Manager) deliver(ctx context.Context, s Sink, e domain.Event) result {
+func (m *Manager) deliver(ctx context.Context, s Sink, e eventstore.Envelope) result {
 	return m.hook.deliver(ctx, s, e) // the only sink type so far; CRM adapters dispatch on s.Type
 }
 

@@ -8,7 +8,6 @@ import (
 	"github.com/google/uuid"
 	"golang.org/x/time/rate"
 
-	"github.com/leadledger/leadledger/domain"
 	"github.com/leadledger/leadledger/eventstore"
 )
 
@@ -41,7 +40,7 @@ type stream struct {
 }
 
 type pending struct {
-	event    domain.Event
+	event    eventstore.Envelope
 	attempts int
 	done     bool
 }
@@ -168,7 +167,7 @@ func (s *stream) fill(ctx context.Context) {
 	page := min(s.m.cfg.Page, s.m.cfg.Window-len(s.window))
 	f := s.filter
 	f.UpTo = bound
-	events, err := s.m.store.ReadAll(ctx, s.lastRead, page, f)
+	events, err := s.m.store.ReadEnvelopes(ctx, s.lastRead, page, f)
 	if err != nil {
 		s.m.log.Warn("sink: read log", "cursor", s.c.key(), "after", s.lastRead, "err", err)
 		s.caughtUp = true

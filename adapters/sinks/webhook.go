@@ -17,6 +17,7 @@ import (
 
 	"github.com/leadledger/leadledger/adapters/standardwebhooks"
 	"github.com/leadledger/leadledger/domain"
+	"github.com/leadledger/leadledger/eventstore"
 )
 
 // result is what one delivery attempt came to.
@@ -37,7 +38,7 @@ type webhookBody struct {
 	Vendor     string           `json:"vendor"`
 	OccurredAt string           `json:"occurred_at"`
 	ReceivedAt time.Time        `json:"received_at"`
-	Data       domain.LeadData  `json:"data"`
+	Data       json.RawMessage  `json:"data"`
 }
 
 // webhook POSTs events signed as Standard Webhooks: webhook-id is the event id, the same on
@@ -47,7 +48,7 @@ type webhook struct {
 	now    func() time.Time
 }
 
-func (w webhook) deliver(ctx context.Context, s Sink, e domain.Event) result {
+func (w webhook) deliver(ctx context.Context, s Sink, e eventstore.Envelope) result {
 	body, err := json.Marshal(webhookBody{ID: e.ID, Type: e.Type, Position: e.Position, LeadID: e.LeadID,
 		Source: e.Source, Vendor: e.Vendor, OccurredAt: e.OccurredAt, ReceivedAt: e.ReceivedAt, Data: e.Data})
 	if err != nil {
