@@ -114,4 +114,4 @@ func failedEffect(msg *message.Message, err error) effect {
 	return effect{position: position, leadID: msg.Metadata.Get(eventstore.MetaLeadID), failure: err}
 }
 
-func (v *LeadView) q(query string) string { return rebind(v.dialect, query) }
+func (v *LeadView) q(query string) string { return v.store.Rebind(query) }

@@ -72,9 +72,9 @@ func (v *LeadView) flush(acked int64) error {
 
 func (v *LeadView) writeBatch(ctx context.Context, batch []effect) error {
 	tx := v.cache.tx
-	outcomes := newBulkInsert(v.dialect, "lead_view_events (position, lead_id, applied, skip_reason, error)", 5,
+	outcomes := newBulkInsert(v.store.Rebind, "lead_view_events (position, lead_id, applied, skip_reason, error)", 5,
 		"ON CONFLICT (position) DO NOTHING")
-	leads := newBulkInsert(v.dialect, "lead_view (id, source, email_normalized, search, last_position, state)", 6,
+	leads := newBulkInsert(v.store.Rebind, "lead_view (id, source, email_normalized, search, last_position, state)", 6,
 		`ON CONFLICT (id) DO UPDATE SET source = excluded.source, email_normalized = excluded.email_normalized,
 			search = excluded.search, last_position = excluded.last_position, state = excluded.state`)
 	last := map[string]domain.Lead{} // an upsert may touch a row once: write each lead's final state

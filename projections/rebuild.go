@@ -50,7 +50,7 @@ func (v *LeadView) Rebuild(ctx context.Context) (RebuildStats, error) {
 	}
 	leads := map[uuid.UUID]domain.Lead{}
 	stats := RebuildStats{Position: head}
-	outcomes := newBulkInsert(v.dialect, "lead_view_events (position, lead_id, applied, skip_reason, error)", 5, "")
+	outcomes := newBulkInsert(v.store.Rebind, "lead_view_events (position, lead_id, applied, skip_reason, error)", 5, "")
 	for after := int64(0); after < head; {
 		page, err := v.store.ReadAll(ctx, after, rebuildPage, eventstore.Filter{})
 		if err != nil {
@@ -79,7 +79,7 @@ func (v *LeadView) Rebuild(ctx context.Context) (RebuildStats, error) {
 	if err := outcomes.flush(ctx, tx); err != nil {
 		return RebuildStats{}, err
 	}
-	rows := newBulkInsert(v.dialect, "lead_view (id, source, email_normalized, search, last_position, state)", 6, "")
+	rows := newBulkInsert(v.store.Rebind, "lead_view (id, source, email_normalized, search, last_position, state)", 6, "")
 	for _, lead := range leads {
 		row, err := newLeadRow(lead)
 		if err != nil {
@@ -111,14 +111,15 @@ func (v *LeadView) Rebuild(ctx context.Context) (RebuildStats, error) {
 
 // bulkInsert writes rows many at a time.
 type bulkInsert struct {
-	dialect, into, suffix string
-	columns               int
-	args                  []any
+	rebind       func(string) string
+	into, suffix string
+	columns      int
+	args         []any
 }
 
 // newBulkInsert inserts into "table (columns...)"; suffix follows the VALUES (ON CONFLICT ...).
-func newBulkInsert(dialect, into string, columns int, suffix string) *bulkInsert {
-	return &bulkInsert{dialect: dialect, into: into, columns: columns, suffix: suffix}
+func newBulkInsert(rebind func(string) string, into string, columns int, suffix string) *bulkInsert {
+	return &bulkInsert{rebind: rebind, into: into, columns: columns, suffix: suffix}
 }
 
 func (b *bulkInsert) add(ctx context.Context, tx *sql.Tx, values ...any) error {
@@ -135,7 +136,7 @@ func (b *bulkInsert) flush(ctx context.Context, tx *sql.Tx) error {
 	}
 	row := "(" + strings.TrimSuffix(strings.Repeat("?,", b.columns), ",") + ")"
 	rows := strings.TrimSuffix(strings.Repeat(row+",", len(b.args)/b.columns), ",")
-	if _, err := tx.ExecContext(ctx, rebind(b.dialect, "INSERT INTO "+b.into+" VALUES "+rows+" "+b.suffix), b.args...); err != nil {
+	if _, err := tx.ExecContext(ctx, b.rebind("INSERT INTO "+b.into+" VALUES "+rows+" "+b.suffix), b.args...); err != nil {
 		return fmt.Errorf("write %s: %w", b.into, err)
 	}
 	b.args = b.args[:0]
