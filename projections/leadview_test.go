@@ -21,19 +21,26 @@ func whatConverts(typ domain.EventType, leadID, lastUpdated, status string) doma
 	return domain.NewEvent("whatconverts", "whatconverts", domain.Parsed{Type: typ, LeadKey: leadID, OccurredAt: lastUpdated, Data: d}, []byte(raw), time.Now())
 }
 
+// openStore opens a fresh, migrated log on the backend, closed when the test ends.
+func openStore(t *testing.T, backend string) *eventstore.Store {
+	t.Helper()
+	store, err := eventstore.Open(context.Background(), eventstore.Config{URL: eventstoretest.URL(t, backend)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = store.Close() })
+	if err := store.Migrate(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	return store
+}
+
 func TestLeadViewFoldsTheWhatConvertsSequence(t *testing.T) {
 	for _, backend := range eventstoretest.Backends {
 		t.Run(backend, func(t *testing.T) {
 			ctx, cancel := context.WithCancel(context.Background())
 			defer cancel()
-			store, err := eventstore.Open(ctx, eventstore.Config{URL: eventstoretest.URL(t, backend)})
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer store.Close()
-			if err := store.Migrate(ctx); err != nil {
-				t.Fatal(err)
-			}
+			store := openStore(t, backend)
 			view, err := projections.NewLeadView(ctx, store, slog.New(slog.NewTextHandler(io.Discard, nil)))
 			if err != nil {
 				t.Fatal(err)
@@ -110,14 +117,7 @@ func TestLeadViewSkipsAPoisonEvent(t *testing.T) {
 		t.Run(backend, func(t *testing.T) {
 			ctx, cancel := context.WithCancel(context.Background())
 			defer cancel()
-			store, err := eventstore.Open(ctx, eventstore.Config{URL: eventstoretest.URL(t, backend)})
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer store.Close()
-			if err := store.Migrate(ctx); err != nil {
-				t.Fatal(err)
-			}
+			store := openStore(t, backend)
 			bad, err := store.Append(ctx, whatConverts(domain.LeadCaptured, "9", "2026-01-01T10:00:00Z", "x"))
 			if err != nil {
 				t.Fatal(err)
@@ -166,14 +166,7 @@ func TestLeadViewTakingTurnsAcrossProcesses(t *testing.T) {
 	for _, backend := range eventstoretest.Backends {
 		t.Run(backend, func(t *testing.T) {
 			ctx := context.Background()
-			store, err := eventstore.Open(ctx, eventstore.Config{URL: eventstoretest.URL(t, backend)})
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer store.Close()
-			if err := store.Migrate(ctx); err != nil {
-				t.Fatal(err)
-			}
+			store := openStore(t, backend)
 			logger := slog.New(slog.NewTextHandler(io.Discard, nil))
 			a, _ := projections.NewLeadView(ctx, store, logger)
 			b, _ := projections.NewLeadView(ctx, store, logger)
@@ -258,14 +251,7 @@ func TestLeadViewDoesNotStallOnAFoldThatKeepsFailing(t *testing.T) {
 		t.Run(backend, func(t *testing.T) {
 			ctx, cancel := context.WithCancel(context.Background())
 			defer cancel()
-			store, err := eventstore.Open(ctx, eventstore.Config{URL: eventstoretest.URL(t, backend)})
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer store.Close()
-			if err := store.Migrate(ctx); err != nil {
-				t.Fatal(err)
-			}
+			store := openStore(t, backend)
 			first, err := store.Append(ctx, whatConverts(domain.LeadCaptured, "5", "2026-01-01T10:00:00Z", "a"))
 			if err != nil {
 				t.Fatal(err)
