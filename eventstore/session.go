@@ -85,11 +85,15 @@ func (s *Store) beginPostgresAppend(ctx context.Context, leads []uuid.UUID, n in
 	}
 	quoted := make([]string, len(leads))
 	for i, id := range leads {
-		quoted[i] = "'" + id.String() + "'"
+		quoted[i] = "('" + id.String() + "'::uuid)"
 	}
+	// One backward index probe per lead: a single IN (...) GROUP BY let PostgreSQL without
+	// table statistics (autovacuum off) scan the whole table, inside the append lock, and
+	// ingest fell from 6,000/s to 400/s past 300k events.
 	rows, err := conn.QueryContext(ctx, "BEGIN; "+postgresDialect.lockAppends+"; "+
-		`SELECT stream_id::text, MAX(stream_version) FROM `+eventsTable+
-		` WHERE stream_id IN (`+strings.Join(quoted, ",")+`) GROUP BY stream_id; `+
+		`SELECT s.id::text, v.stream_version FROM (VALUES `+strings.Join(quoted, ",")+`) AS s(id) `+
+		`CROSS JOIN LATERAL (SELECT stream_version FROM `+eventsTable+
+		` WHERE stream_id = s.id ORDER BY stream_version DESC LIMIT 1) v; `+
 		`SELECT nextval(pg_get_serial_sequence('`+eventsTable+`', 'offset')) FROM generate_series(1, `+strconv.Itoa(n)+`)`)
 	if err != nil {
 		discard(conn)
