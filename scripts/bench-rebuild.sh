@@ -30,7 +30,8 @@ YAML
   "$work/leadledger" serve --config "$work/$name.yaml" 2>"$work/$name.log" &
   local pid=$!
   for _ in $(seq 1 100); do curl -sf http://127.0.0.1:18092/readyz >/dev/null && break; sleep 0.1; done
-  "$work/loadgen" -url http://127.0.0.1:18092 -secret bench-secret -c 32 -d 30m -n "$events" -leads $((events / 5)) >/dev/null
+  printf '%-9s fill: ' "$name"
+  "$work/loadgen" -url http://127.0.0.1:18092 -secret bench-secret -c 32 -d 30m -n "$events" -leads $((events / 5))
   kill -TERM $pid; wait $pid
   printf '%-9s ' "$name"
   /usr/bin/time -f 'peak RSS %M KB' "$work/leadledger" rebuild --config "$work/$name.yaml" 2>&1 | tr '\n' ' '
