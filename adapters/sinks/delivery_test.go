@@ -5,11 +5,15 @@ import (
 	"math/rand/v2"
 	"net"
 	"net/http"
+	"net/http/httptest"
+	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/leadledger/leadledger/adapters/sinks"
 	"github.com/leadledger/leadledger/domain"
+	"github.com/leadledger/leadledger/eventstore/eventstoretest"
 )
 
 // A sink added with start "beginning" gets the whole log, then new events live, each once,
@@ -192,4 +196,36 @@ func TestPauseResume(t *testing.T) {
 		waitFor(t, "every event after resume", 10*time.Second, func() bool { return len(rcv.acked()) >= len(events) })
 		checkDelivered(t, rcv.acked(), events)
 	})
+}
+
+// A receiver that does not answer within the timeout is retried, with the same webhook-id.
+func TestNoAnswerIsRetried(t *testing.T) {
+	cfg := fastConfig()
+	cfg.Timeout = 200 * time.Millisecond
+	l := openLedger(t, eventstoretest.SQLiteURL(t), cfg)
+	var calls atomic.Int32
+	var ids sync.Map
+	rcv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		n := calls.Add(1)
+		ids.Store(n, r.Header.Get("webhook-id"))
+		if n == 1 {
+			time.Sleep(time.Second) // past the timeout: the ledger gives up on this attempt
+		}
+	}))
+	defer rcv.Close()
+	s := l.addSink(t, rcv.URL, "beginning", sinks.Filter{})
+	events := l.appendEvents(t, "leadflo", 1, 1)
+	waitFor(t, "the retry on record", 10*time.Second, func() bool {
+		attempts, _ := l.registry.Attempts(context.Background(), s.ID, 0, 10, nil)
+		return len(attempts) >= 2
+	})
+	attempts, _ := l.registry.Attempts(context.Background(), s.ID, 0, 10, nil)
+	if len(attempts) != 2 || attempts[0].StatusCode != 0 || attempts[0].Error == "" || attempts[1].StatusCode != 200 || attempts[1].Number != 2 {
+		t.Errorf("attempts = %+v; want a timed-out first attempt (no status, an error), then a 200 as attempt 2", attempts)
+	}
+	for n := int32(1); n <= 2; n++ {
+		if id, _ := ids.Load(n); id != events[0].ID.String() {
+			t.Errorf("request %d: webhook-id %v, want the event id", n, id)
+		}
+	}
 }
