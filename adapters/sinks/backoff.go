@@ -43,8 +43,8 @@ func (b Backoff) wait(n int, retryAfter time.Duration) time.Duration {
 		return min(retryAfter, maxRetryAfter)
 	}
 	d := b.Max
-	if n-1 < 40 {
-		d = min(b.Base<<(n-1), b.Max)
+	if n-1 < 62 && b.Base <= b.Max>>(n-1) { // shifting further would pass Max, or overflow
+		d = b.Base << (n - 1)
 	}
 	half := d / 2
 	return half + rand.N(half+1)

@@ -229,3 +229,22 @@ func TestNoAnswerIsRetried(t *testing.T) {
 		}
 	}
 }
+
+// A redirect is not an acknowledgement: following it would turn the POST into a bodiless GET.
+func TestRedirectIsRetriedNotFollowed(t *testing.T) {
+	l := openLedger(t, eventstoretest.SQLiteURL(t), fastConfig())
+	rcv := newReceiver(t, func(n int, _ delivery) (int, http.Header) {
+		if n == 0 {
+			return http.StatusFound, http.Header{"Location": {"/moved"}}
+		}
+		return http.StatusOK, nil
+	})
+	l.addSink(t, rcv.srv.URL, "beginning", sinks.Filter{})
+	events := l.appendEvents(t, "leadflo", 1, 1)
+	waitFor(t, "the retry", 10*time.Second, func() bool { return len(rcv.acked()) == 1 })
+	got := rcv.deliveries()
+	if len(got) != 2 || got[0].status != http.StatusFound {
+		t.Fatalf("%d requests (first answered %d), want the 302 then one retried POST", len(got), got[0].status)
+	}
+	checkDelivered(t, rcv.acked(), events)
+}

@@ -98,7 +98,12 @@ func NewManager(cfg Config, store *eventstore.Store, registry *Registry) (*Manag
 	transport.MaxIdleConnsPerHost = cfg.Concurrency
 	return &Manager{
 		cfg: cfg, store: store, registry: registry, owner: uuid.NewString(), log: cfg.Logger, metrics: m,
-		hook: webhook{client: &http.Client{Timeout: cfg.Timeout, Transport: transport}, now: time.Now},
+		hook: webhook{client: &http.Client{
+			Timeout: cfg.Timeout, Transport: transport,
+			// A redirect would be followed as a GET without the body, and its 2xx taken for an
+			// acknowledgement: a 3xx is an answer like any other non-2xx, and is retried.
+			CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
+		}, now: time.Now},
 	}, nil
 }
 
