@@ -3,12 +3,15 @@ package sinks
 import (
 	"context"
 	"database/sql"
+	"errors"
 	"fmt"
 	"slices"
 	"strings"
 	"time"
 
 	"github.com/google/uuid"
+
+	"github.com/leadledger/leadledger/domain"
 )
 
 // cursor is one position over the log delivering into a sink: the sink's own live cursor, or
@@ -71,6 +74,29 @@ func (r *Registry) runnable(ctx context.Context) ([]cursor, error) {
 	return out, rows.Err()
 }
 
+// reread reads a cursor afresh; false when it should no longer deliver.
+func (r *Registry) reread(ctx context.Context, c cursor) (cursor, bool, error) {
+	sink, err := r.Sink(ctx, c.sink.ID)
+	if errors.Is(err, domain.ErrNotFound) {
+		return c, false, nil
+	}
+	if err != nil {
+		return c, false, err
+	}
+	fresh := cursor{sink: sink}
+	if c.replay != nil {
+		rp, err := r.Replay(ctx, c.replay.ID)
+		if err != nil {
+			return c, false, err
+		}
+		fresh.replay = &rp
+		if rp.Status != ReplayRunning {
+			return fresh, false, nil
+		}
+	}
+	return fresh, sink.Status == StatusActive || sink.Status == StatusFailing, nil
+}
+
 // claim takes a cursor's lease for owner, if nobody else holds it.
 func (r *Registry) claim(ctx context.Context, c cursor, owner string, until time.Time) (bool, error) {
 	now := r.now().UnixMilli()
@@ -89,30 +115,31 @@ func (r *Registry) release(ctx context.Context, c cursor, owner string) error {
 	return err
 }
 
-// ackedAfter lists the events after position that this cursor already had acknowledged: a
-// cursor only moves past a contiguous run of done events, so after a restart these would
-// otherwise be sent again.
-func (r *Registry) ackedAfter(ctx context.Context, c cursor, position int64) (map[int64]bool, error) {
-	query, args := `SELECT position FROM sink_attempts WHERE sink_id = ? AND position > ? AND error = '' AND replay_id IS NULL`,
-		[]any{c.sink.ID.String(), position}
+// doneAfter lists the events after position that this cursor already finished: acknowledged,
+// or given up after maxAttempts. A cursor only moves past a contiguous run of finished events,
+// so after a restart these would otherwise be sent again (a given-up one after its lead's later
+// events).
+func (r *Registry) doneAfter(ctx context.Context, c cursor, position int64, maxAttempts int) (map[int64]bool, error) {
+	query, args := `SELECT position FROM sink_attempts WHERE sink_id = ? AND position > ? AND (error = '' OR attempt >= ?) AND replay_id IS NULL`,
+		[]any{c.sink.ID.String(), position, maxAttempts}
 	if c.replay != nil {
 		query = strings.Replace(query, "replay_id IS NULL", "replay_id = ?", 1)
 		args = append(args, c.replay.ID.String())
 	}
 	rows, err := r.store.ReadDB().QueryContext(ctx, r.q(query), args...)
 	if err != nil {
-		return nil, fmt.Errorf("acknowledged events of %s: %w", c.key(), err)
+		return nil, fmt.Errorf("finished events of %s: %w", c.key(), err)
 	}
 	defer rows.Close()
-	acked := map[int64]bool{}
+	done := map[int64]bool{}
 	for rows.Next() {
 		var pos int64
 		if err := rows.Scan(&pos); err != nil {
-			return nil, fmt.Errorf("acknowledged events of %s: %w", c.key(), err)
+			return nil, fmt.Errorf("finished events of %s: %w", c.key(), err)
 		}
-		acked[pos] = true
+		done[pos] = true
 	}
-	return acked, rows.Err()
+	return done, rows.Err()
 }
 
 // progress is what a cursor has done since it was last saved.

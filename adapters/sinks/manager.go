@@ -167,6 +167,15 @@ func (m *Manager) reconcile(ctx context.Context, running map[string]context.Canc
 		if !ok {
 			continue // another process delivers from it
 		}
+		// Read the cursor again now that it is ours: the process that held it may have moved
+		// it, or finished the replay, since runnable read it.
+		if c, ok, err = m.registry.reread(ctx, c); err != nil || !ok {
+			_ = m.registry.release(ctx, c, m.owner)
+			if err != nil {
+				return err
+			}
+			continue
+		}
 		streamCtx, cancel := context.WithCancel(ctx)
 		running[key] = cancel
 		streams.Go(func() {

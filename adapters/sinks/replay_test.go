@@ -198,3 +198,34 @@ func TestReplayGivesWayToIngest(t *testing.T) {
 	}
 	checkDelivered(t, only(rcv.acked(), events), events)
 }
+
+// After a restart from an older saved position, what the cursor had finished past it (an event
+// given up, its lead's next event acknowledged) is not sent again: per-lead order holds.
+func TestRestartSkipsWhatWasFinished(t *testing.T) {
+	cfg := fastConfig()
+	cfg.Backoff.MaxAttempts = 3
+	l := openLedger(t, eventstoretest.SQLiteURL(t), cfg)
+	events := l.appendEvents(t, "leadflo", 2, 1) // one lead: E1 then E2
+	rcv := newReceiver(t, func(_ int, d delivery) (int, http.Header) {
+		if d.body.ID == events[0].ID {
+			return http.StatusInternalServerError, nil // E1 is refused until given up
+		}
+		return http.StatusOK, nil
+	})
+	s := l.addSink(t, rcv.srv.URL, "beginning", sinks.Filter{})
+	waitFor(t, "E1 given up and E2 delivered", 10*time.Second, func() bool {
+		got := l.sink(t, s.ID)
+		return got.Failed == 1 && got.Delivered == 1
+	})
+	l.stop()
+	// As if the cursor had been saved before E1, with both finished past it.
+	if _, err := l.store.DB().Exec(`UPDATE sinks SET position = 0`); err != nil {
+		t.Fatal(err)
+	}
+	before := len(rcv.deliveries())
+	l.stop = l.startEngine(t, cfg)
+	waitFor(t, "the cursor past both", 10*time.Second, func() bool { return l.sink(t, s.ID).Position == events[1].Position })
+	if n := len(rcv.deliveries()) - before; n != 0 {
+		t.Errorf("%d events sent again after the restart; the given-up E1 and the delivered E2 were finished", n)
+	}
+}

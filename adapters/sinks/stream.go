@@ -2,6 +2,7 @@ package sinks
 
 import (
 	"context"
+	"errors"
 	"sync"
 	"time"
 
@@ -28,7 +29,7 @@ type stream struct {
 	caughtUp bool       // the last read found nothing more: wait for the next poll
 	byLead   map[uuid.UUID][]*pending
 	ready    []*pending
-	acked    map[int64]bool // acknowledged before a restart, past the saved position: not sent again
+	finished map[int64]bool // finished before a restart, past the saved position: not sent again
 
 	pace *rate.Limiter // a replay's pace while this process ingests; nil: none
 
@@ -93,19 +94,18 @@ func (s *stream) run(ctx context.Context) {
 		})
 	}
 	defer func() {
-		close(stopped)
 		close(jobs)
-		cancelWork() // requests in flight are abandoned: those events are delivered again later
-		workers.Wait()
+		s.settle(results, retries, stopped, &workers, cancelWork)
+		close(stopped)
 		s.finish()
 	}()
 
 	var err error
-	if s.acked, err = s.m.registry.ackedAfter(ctx, s.c, s.lastRead); err != nil {
+	if s.finished, err = s.m.registry.doneAfter(ctx, s.c, s.lastRead, cfg.Backoff.MaxAttempts); err != nil {
 		s.m.log.Warn("sink: cannot start", "cursor", s.c.key(), "err", err)
 		return
 	}
-	s.m.log.Info("sink: delivering", "cursor", s.c.key(), "after", s.lastRead, "already_acknowledged", len(s.acked))
+	s.m.log.Info("sink: delivering", "cursor", s.c.key(), "after", s.lastRead, "already_finished", len(s.finished))
 	tick := time.NewTicker(cfg.PollInterval)
 	defer tick.Stop()
 	s.fill(ctx)
@@ -136,6 +136,36 @@ func (s *stream) run(ctx context.Context) {
 		}
 		if s.c.replay != nil && len(s.window) == 0 && s.lastRead >= s.upTo {
 			s.unsaved.completed, s.stop = true, true
+		}
+	}
+}
+
+// settle lets the requests in flight finish (for a moment at most, then they are abandoned and
+// delivered again later) and records their outcomes, so a stop repeats as little as it can.
+func (s *stream) settle(results <-chan outcome, retries chan<- *pending, stopped <-chan struct{}, workers *sync.WaitGroup, cancelWork func()) {
+	idle := make(chan struct{})
+	go func() { workers.Wait(); close(idle) }()
+	grace := time.After(2 * time.Second)
+	for {
+		select {
+		case o := <-results:
+			if !errors.Is(o.res.err, context.Canceled) {
+				s.record(o, retries, stopped)
+			}
+		case <-grace:
+			cancelWork()
+		case <-idle:
+			cancelWork()
+			for {
+				select {
+				case o := <-results:
+					if !errors.Is(o.res.err, context.Canceled) {
+						s.record(o, retries, stopped)
+					}
+				default:
+					return
+				}
+			}
 		}
 	}
 }
@@ -174,8 +204,8 @@ func (s *stream) fill(ctx context.Context) {
 		return
 	}
 	for _, e := range events {
-		if s.acked[e.Position] {
-			delete(s.acked, e.Position)
+		if s.finished[e.Position] {
+			delete(s.finished, e.Position)
 			continue
 		}
 		p := &pending{event: e}

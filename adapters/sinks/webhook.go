@@ -67,6 +67,9 @@ func (w webhook) deliver(ctx context.Context, s Sink, e eventstore.Envelope) res
 	req.Header.Set("User-Agent", "leadledger")
 	resp, err := w.client.Do(req)
 	if err != nil {
+		if ctx.Err() != nil {
+			return result{err: ctx.Err()} // abandoned by a stopping stream, not failed
+		}
 		return result{err: transportError(err)}
 	}
 	defer resp.Body.Close()
