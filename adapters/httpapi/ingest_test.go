@@ -40,7 +40,7 @@ var (
 	senseiKey    = []byte("sensei-signing-key-0123456789abcdef")
 	senseiOldKey = []byte("sensei-old-key-being-rotated-out!!")
 	allSecrets   = []string{conversicaPass, wcToken, leadfloSecret, operatorToken, auditorToken,
-		base64.StdEncoding.EncodeToString(senseiKey), sinkSecret}
+		base64.StdEncoding.EncodeToString(senseiKey), sinkSecret, sinkURLToken}
 )
 
 // ledger is a real server on loopback over a real database, with its log output captured.

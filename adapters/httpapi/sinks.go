@@ -23,6 +23,7 @@ type SinkAdmin interface {
 	Create(ctx context.Context, n sinks.NewSink) (sinks.Sink, error)
 	Sinks(ctx context.Context) ([]sinks.Sink, error)
 	Sink(ctx context.Context, id uuid.UUID) (sinks.Sink, error)
+	Known(ctx context.Context, id uuid.UUID) error
 	Pause(ctx context.Context, id uuid.UUID) (sinks.Sink, error)
 	Resume(ctx context.Context, id uuid.UUID) (sinks.Sink, error)
 	Delete(ctx context.Context, id uuid.UUID) error
@@ -49,15 +50,19 @@ type sinkJSON struct {
 	CreatedAt time.Time    `json:"created_at"`
 }
 
-func toSinkJSON(s sinks.Sink, head int64) sinkJSON {
-	f := s.Filter
+// filterJSON shows an empty filter list as [] rather than null.
+func filterJSON(f sinks.Filter) sinks.Filter {
 	if f.Types == nil {
 		f.Types = []domain.EventType{}
 	}
 	if f.Sources == nil {
 		f.Sources = []string{}
 	}
-	return sinkJSON{ID: s.ID, Name: s.Name, Type: s.Type, URL: s.RedactedURL(), Filter: f, Status: s.Status,
+	return f
+}
+
+func toSinkJSON(s sinks.Sink, head int64) sinkJSON {
+	return sinkJSON{ID: s.ID, Name: s.Name, Type: s.Type, URL: s.RedactedURL(), Filter: filterJSON(s.Filter), Status: s.Status,
 		Position: s.Position, Lag: max(head-s.Position, 0), Delivered: s.Delivered, Failed: s.Failed,
 		LastError: s.LastError, CreatedAt: s.CreatedAt}
 }
@@ -79,7 +84,7 @@ type replayJSON struct {
 
 func toReplayJSON(r sinks.Replay) replayJSON {
 	return replayJSON{ID: r.ID, SinkID: r.SinkID, Status: r.Status, FromPosition: r.FromPosition,
-		ToPosition: r.ToPosition, Position: r.Position, Filter: r.Filter, Total: r.Total,
+		ToPosition: r.ToPosition, Position: r.Position, Filter: filterJSON(r.Filter), Total: r.Total,
 		Delivered: r.Delivered, Failed: r.Failed, CreatedAt: r.CreatedAt, FinishedAt: r.FinishedAt}
 }
 
@@ -253,7 +258,7 @@ func (s *Server) sinkAttempts(w http.ResponseWriter, r *http.Request) {
 		}
 		eventID = &id
 	}
-	if _, err := s.cfg.Sinks.Sink(r.Context(), id); err != nil {
+	if err := s.cfg.Sinks.Known(r.Context(), id); err != nil {
 		s.sinkError(w, "sink", err)
 		return
 	}
@@ -296,7 +301,7 @@ func (s *Server) listReplays(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	if _, err := s.cfg.Sinks.Sink(r.Context(), id); err != nil {
+	if err := s.cfg.Sinks.Known(r.Context(), id); err != nil {
 		s.sinkError(w, "sink", err)
 		return
 	}

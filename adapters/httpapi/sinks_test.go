@@ -14,7 +14,10 @@ import (
 	"github.com/leadledger/leadledger/eventstore/eventstoretest"
 )
 
-const sinkSecret = "whsec_c2luay1zaWduaW5nLWtleS1mb3ItdGVzdHMtMzI="
+const (
+	sinkSecret   = "whsec_c2luay1zaWduaW5nLWtleS1mb3ItdGVzdHMtMzI="
+	sinkURLToken = "s3cret-token-in-the-sink-url"
+)
 
 func (l *ledger) call(t *testing.T, method, path, token, body string) (int, map[string]any) {
 	t.Helper()
@@ -52,7 +55,7 @@ func TestSinksThroughTheAPI(t *testing.T) {
 			defer rcv.Close()
 			received := func() int { mu.Lock(); defer mu.Unlock(); return len(got) }
 
-			create := `{"name":"crm-x","type":"webhook","url":"` + rcv.URL + `/hook","secret":"` + sinkSecret + `","start":"beginning"}`
+			create := `{"name":"crm-x","type":"webhook","url":"` + rcv.URL + `/hook?token=` + sinkURLToken + `","secret":"` + sinkSecret + `","start":"beginning"}`
 			if status, _ := l.call(t, "POST", "/v1/sinks", "", create); status != 401 {
 				t.Errorf("create without a token: %d, want 401", status)
 			}
@@ -82,8 +85,8 @@ func TestSinksThroughTheAPI(t *testing.T) {
 			if status != 201 || sink["status"] != "active" || sink["position"].(float64) != 0 {
 				t.Fatalf("create: %d %v", status, sink)
 			}
-			if _, ok := sink["secret"]; ok {
-				t.Fatalf("the secret is returned: %v", sink)
+			if _, ok := sink["secret"]; ok || sink["url"] != rcv.URL+"/hook?token=REDACTED" {
+				t.Fatalf("the secret or the URL's token is returned: %v", sink)
 			}
 			id := sink["id"].(string)
 			status, reply := l.post(t, "/v1/ingest/conversica", exampleBody(t, "conversica-lead.json"), basic("conversica", conversicaPass))
@@ -151,6 +154,9 @@ func TestSinksThroughTheAPI(t *testing.T) {
 			resp.Body.Close()
 			if status, _ := l.get(t, "/v1/sinks/"+id); status != 404 {
 				t.Errorf("deleted sink: %d, want 404", status)
+			}
+			if status, a := l.get(t, "/v1/sinks/"+id+"/attempts"); status != 200 || len(a["attempts"].([]any)) != 2 {
+				t.Errorf("attempts of a deleted sink: %d %v, want 200 with both on record", status, a)
 			}
 			if status, _ := l.get(t, "/v1/sinks/not-a-uuid"); status != 404 {
 				t.Errorf("bad sink id: %d, want 404", status)

@@ -106,6 +106,19 @@ func (r *Registry) Sink(ctx context.Context, id uuid.UUID) (Sink, error) {
 	return s, err
 }
 
+// Known reports whether a sink exists or once existed: a deleted sink's attempts and replays
+// stay on record for auditors.
+func (r *Registry) Known(ctx context.Context, id uuid.UUID) error {
+	var n int
+	if err := r.store.ReadDB().QueryRowContext(ctx, r.q(`SELECT COUNT(*) FROM sinks WHERE id = ?`), id.String()).Scan(&n); err != nil {
+		return fmt.Errorf("look up sink %s: %w", id, err)
+	}
+	if n == 0 {
+		return fmt.Errorf("sink %s: %w", id, domain.ErrNotFound)
+	}
+	return nil
+}
+
 func scanSink(row interface{ Scan(...any) error }) (Sink, error) {
 	var s Sink
 	var id, filter, status, created string

@@ -86,13 +86,24 @@ type Sink struct {
 	CreatedAt time.Time
 }
 
-// RedactedURL is the URL without a password, for the API and logs.
+// RedactedURL is the URL for the API and logs: credentials in it (user info, query values,
+// where receivers often take a token) are replaced by "REDACTED".
 func (s Sink) RedactedURL() string {
 	u, err := url.Parse(s.URL)
 	if err != nil {
 		return ""
 	}
-	return u.Redacted()
+	if u.User != nil {
+		u.User = url.User("REDACTED")
+	}
+	q := u.Query()
+	for k := range q {
+		q[k] = []string{"REDACTED"}
+	}
+	if len(q) > 0 {
+		u.RawQuery = q.Encode()
+	}
+	return u.String()
 }
 
 // NewSink is what an engineer asks for when adding a sink.
