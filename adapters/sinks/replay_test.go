@@ -120,7 +120,7 @@ func TestRestartResumes(t *testing.T) {
 		l := openLedger(t, url, fastConfig())
 		old := l.appendEvents(t, "leadflo", 200, 20)
 		rcv := newReceiver(t, func(int, delivery) (int, http.Header) {
-			time.Sleep(2 * time.Millisecond)
+			time.Sleep(10 * time.Millisecond) // slow enough that the stop comes mid-delivery
 			return http.StatusOK, nil
 		})
 		s := l.addSink(t, rcv.srv.URL, "now", sinks.Filter{})
