@@ -38,6 +38,7 @@ type stream struct {
 	stop        bool
 	leaseUntil  time.Time
 	lastSavedAt time.Time
+	lastSaveTry time.Time // a failing database is not asked again at every result
 }
 
 type pending struct {
@@ -128,7 +129,7 @@ func (s *stream) run(ctx context.Context) {
 			s.caughtUp = false
 			s.save(ctx, false)
 		}
-		if len(s.unsaved.attempts) >= cfg.Page {
+		if len(s.unsaved.attempts) >= cfg.Page && time.Since(s.lastSaveTry) >= cfg.PollInterval/4 {
 			s.save(ctx, false) // bounds what a crash makes us send again under heavy delivery
 		}
 		if !s.caughtUp && len(s.window) <= cfg.Window-cfg.Page && (s.upTo == 0 || s.lastRead < s.upTo) {
@@ -305,6 +306,7 @@ func (s *stream) save(ctx context.Context, final bool) {
 		return
 	}
 	until := time.Now().Add(s.m.cfg.LeaseTTL)
+	s.lastSaveTry = time.Now()
 	ok, err := s.m.registry.save(ctx, s.c, p, s.m.owner, until)
 	if err != nil {
 		s.m.log.Warn("sink: save progress", "cursor", s.c.key(), "err", err)
