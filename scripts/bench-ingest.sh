@@ -8,18 +8,8 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 secs=${1:-15}
 senders=${2:-32}
-work=$(mktemp -d)
-trap 'kill $(jobs -p) 2>/dev/null || true; rm -rf "$work"' EXIT
-
-pg=$(scripts/ensure-postgres.sh)
-go build -o "$work/leadledger" ./cmd/leadledger
-go build -o "$work/loadgen" ./scripts/loadgen
-
-# A fresh PostgreSQL schema for the run, dropped afterwards.
-schema=bench_$$
-psql "$pg" -qc "CREATE SCHEMA $schema" >/dev/null
-trap 'kill $(jobs -p) 2>/dev/null || true; psql "$pg" -qc "SET client_min_messages=warning; DROP SCHEMA IF EXISTS '$schema' CASCADE" >/dev/null; rm -rf "$work"' EXIT
-sep='?'; [[ $pg == *\?* ]] && sep='&'
+source scripts/bench-lib.sh
+bench_setup ingest
 
 run() {
   local name=$1 database=$2 projections=$3
@@ -34,7 +24,7 @@ sources:
 YAML
   "$work/leadledger" serve --config "$work/$name.yaml" 2>"$work/$name.log" &
   local pid=$!
-  for _ in $(seq 1 100); do curl -sf http://127.0.0.1:18089/readyz >/dev/null && break; sleep 0.1; done
+  wait_ready http://127.0.0.1:18089
   "$work/loadgen" -url http://127.0.0.1:18089 -secret bench-secret -c "$senders" -d 3s >/dev/null # warm-up
   printf '%-9s projections=%-5s ' "$name" "$projections"
   "$work/loadgen" -url http://127.0.0.1:18089 -secret bench-secret -c "$senders" -d "${secs}s"
@@ -45,8 +35,8 @@ YAML
 
 echo "durable ingest, $senders senders, ${secs}s, $(nproc) cores"
 for projections in false true; do
-  psql "$pg" -qc "SET client_min_messages=warning; DROP SCHEMA IF EXISTS $schema CASCADE; CREATE SCHEMA $schema" >/dev/null
+  psql "$pg" -qc "SET client_min_messages=warning; DROP SCHEMA IF EXISTS $bench_schema CASCADE; CREATE SCHEMA $bench_schema" >/dev/null
   rm -f "$work"/ledger.db*
-  run postgres "$pg${sep}search_path=$schema" $projections
+  run postgres "$pg_bench" $projections
   run sqlite "sqlite:$work/ledger.db" $projections
 done

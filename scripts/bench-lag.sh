@@ -11,18 +11,8 @@ secs=${1:-30}
 rate=${2:-1000}
 senders=32
 base=http://127.0.0.1:18091
-work=$(mktemp -d)
-trap 'kill $(jobs -p) 2>/dev/null || true; rm -rf "$work"' EXIT
-
-pg=$(scripts/ensure-postgres.sh)
-go build -o "$work/leadledger" ./cmd/leadledger
-go build -o "$work/loadgen" ./scripts/loadgen
-
-# A fresh PostgreSQL schema for the run, dropped afterwards.
-schema=bench_lag_$$
-psql "$pg" -qc "CREATE SCHEMA $schema" >/dev/null
-trap 'kill $(jobs -p) 2>/dev/null || true; psql "$pg" -qc "SET client_min_messages=warning; DROP SCHEMA IF EXISTS '$schema' CASCADE" >/dev/null; rm -rf "$work"' EXIT
-sep='?'; [[ $pg == *\?* ]] && sep='&'
+source scripts/bench-lib.sh
+bench_setup lag
 
 status() { curl -s -H 'Authorization: Bearer bench-token' $base/v1/status; }
 
@@ -39,7 +29,7 @@ sources:
 YAML
   "$work/leadledger" serve --config "$work/$name.yaml" 2>"$work/$name.log" &
   local pid=$!
-  for _ in $(seq 1 100); do curl -sf $base/readyz >/dev/null && break; sleep 0.1; done
+  wait_ready $base
   # Warm-up at the same steady rate, then let the view catch up so the run starts with no backlog.
   "$work/loadgen" -url $base -secret bench-secret -c $senders -rate "$rate" -d 3s >/dev/null
   for _ in $(seq 1 300); do status | grep -q '"lag":0' && break; sleep 0.1; done
@@ -51,5 +41,5 @@ YAML
 }
 
 echo "projection lag at a steady $rate webhooks/s ($senders senders), ${secs}s, $(nproc) cores"
-run postgres "$pg${sep}search_path=$schema"
+run postgres "$pg_bench"
 run sqlite "sqlite:$work/ledger.db"

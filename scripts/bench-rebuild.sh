@@ -6,14 +6,8 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 events=${1:-100000}
-work=$(mktemp -d)
-pg=$(scripts/ensure-postgres.sh)
-schema=bench_rebuild_$$
-trap 'kill $(jobs -p) 2>/dev/null || true; psql "$pg" -qc "SET client_min_messages=warning; DROP SCHEMA IF EXISTS '$schema' CASCADE" >/dev/null; rm -rf "$work"' EXIT
-psql "$pg" -qc "CREATE SCHEMA $schema" >/dev/null
-sep='?'; [[ $pg == *\?* ]] && sep='&'
-go build -o "$work/leadledger" ./cmd/leadledger
-go build -o "$work/loadgen" ./scripts/loadgen
+source scripts/bench-lib.sh
+bench_setup rebuild
 go build -o "$work/readbench" ./scripts/readbench
 
 bench() {
@@ -29,7 +23,7 @@ sources:
 YAML
   "$work/leadledger" serve --config "$work/$name.yaml" 2>"$work/$name.log" &
   local pid=$!
-  for _ in $(seq 1 100); do curl -sf http://127.0.0.1:18092/readyz >/dev/null && break; sleep 0.1; done
+  wait_ready http://127.0.0.1:18092
   printf '%-9s fill: ' "$name"
   "$work/loadgen" -url http://127.0.0.1:18092 -secret bench-secret -c 32 -d 30m -n "$events" -leads $((events / 5))
   kill -TERM $pid; wait $pid
@@ -38,11 +32,11 @@ YAML
   echo
   "$work/leadledger" serve --config "$work/$name.yaml" 2>>"$work/$name.log" &
   pid=$!
-  for _ in $(seq 1 100); do curl -sf http://127.0.0.1:18092/readyz >/dev/null && break; sleep 0.1; done
+  wait_ready http://127.0.0.1:18092
   "$work/readbench" -url http://127.0.0.1:18092 -token bench-token -c 8 -d 15s | sed "s/^/$name  /"
   kill -TERM $pid; wait $pid
 }
 
 echo "lead view rebuild, $events events, $(nproc) cores"
-bench postgres "$pg${sep}search_path=$schema"
+bench postgres "$pg_bench"
 bench sqlite "sqlite:$work/ledger.db"

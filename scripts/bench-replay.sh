@@ -8,14 +8,8 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 events=${1:-100000}
 secs=${2:-15}
-work=$(mktemp -d)
-pg=$(scripts/ensure-postgres.sh)
-schema=bench_replay_$$
-trap 'kill $(jobs -p) 2>/dev/null || true; psql "$pg" -qc "SET client_min_messages=warning; DROP SCHEMA IF EXISTS '$schema' CASCADE" >/dev/null; rm -rf "$work"' EXIT
-psql "$pg" -qc "CREATE SCHEMA $schema" >/dev/null
-sep='?'; [[ $pg == *\?* ]] && sep='&'
-go build -o "$work/leadledger" ./cmd/leadledger
-go build -o "$work/loadgen" ./scripts/loadgen
+source scripts/bench-lib.sh
+bench_setup replay
 go build -o "$work/receiver" ./scripts/receiver
 go build -o "$work/sinklag" ./scripts/sinklag
 "$work/receiver" -listen 127.0.0.1:18095 -d 2h &
@@ -40,13 +34,13 @@ sources:
 YAML
   LEDGER_RUN_PROJECTIONS=false "$work/leadledger" serve --config "$work/$name.yaml" 2>"$work/$name.log" &
   local pid=$!
-  for _ in $(seq 1 100); do curl -sf $base/readyz >/dev/null && break; sleep 0.1; done
+  wait_ready $base
   "$work/loadgen" -url $base -secret bench-secret -c 32 -d 30m -n "$events" -leads $((events / 5)) >/dev/null
   kill -TERM $pid; wait $pid
 
   "$work/leadledger" serve --config "$work/$name.yaml" 2>>"$work/$name.log" &
   pid=$!
-  for _ in $(seq 1 100); do curl -sf $base/readyz >/dev/null && break; sleep 0.1; done
+  wait_ready $base
   # Let the lead view catch up first, so the replay is measured alone.
   for _ in $(seq 1 600); do
     curl -sf "${auth[@]}" $base/v1/status | grep -q '"lag":0' && break; sleep 1
@@ -76,5 +70,5 @@ YAML
 }
 
 echo "replay into a local receiver, $events events, $(nproc) cores"
-bench postgres "$pg${sep}search_path=$schema"
+bench postgres "$pg_bench"
 bench sqlite "sqlite:$work/ledger.db"
