@@ -2,6 +2,7 @@ package eventstore
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"sync"
 	"time"
@@ -94,14 +95,14 @@ func (w *batchWriter) commit(batch []*appendRequest) {
 	// The requests' own contexts are not used: a commit, once begun, should finish.
 	ctx := context.Background()
 	defer w.store.lastAppend.Store(time.Now().UnixNano())
-	err := w.store.appendTx(ctx, batch)
-	if err == nil || len(batch) == 1 {
+	err := unavailable(w.store.appendTx(ctx, batch))
+	if err == nil || len(batch) == 1 || errors.Is(err, ErrUnavailable) {
 		for _, req := range batch {
 			req.done <- err
 		}
 		return
 	}
 	for _, req := range batch {
-		req.done <- w.store.appendTx(ctx, []*appendRequest{req})
+		req.done <- unavailable(w.store.appendTx(ctx, []*appendRequest{req}))
 	}
 }
