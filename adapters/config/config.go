@@ -10,22 +10,25 @@ import (
 	"io"
 	"os"
 	"strconv"
+	"time"
 
 	"gopkg.in/yaml.v3"
 )
 
 // Config is the ledger's configuration, with every secret resolved.
 type Config struct {
-	Listen       string // LEDGER_LISTEN; default 127.0.0.1:8080
-	Database     string // LEDGER_DATABASE; default sqlite:./data/ledger.db
-	MaxBodyBytes int64  // LEDGER_MAX_BODY_BYTES; default 1 MiB
-	LogLevel     string // LEDGER_LOG_LEVEL; debug | info | warn | error, default info
+	Listen       string        // LEDGER_LISTEN; default 127.0.0.1:8080
+	Database     string        // LEDGER_DATABASE; default sqlite:./data/ledger.db
+	DatabaseWait time.Duration // LEDGER_DATABASE_WAIT; default 60s: how long start-up waits for PostgreSQL; 0 tries once
+	MaxBodyBytes int64         // LEDGER_MAX_BODY_BYTES; default 1 MiB
+	LogLevel     string        // LEDGER_LOG_LEVEL; debug | info | warn | error, default info
 	// RunProjections runs the log's readers (the lead view and sink delivery) in this process;
 	// LEDGER_RUN_PROJECTIONS. Default true. False makes an ingest-only process: several can
 	// share one database, while other processes keep the views and deliver to sinks.
 	RunProjections bool
 	Tokens         []Token // bearer tokens of the read and admin APIs
 	Sources        []Source
+	Metrics        Metrics // where /metrics is served and who may read it
 }
 
 // Role is what a bearer token may do.
@@ -75,6 +78,8 @@ const (
 	defaultListen   = "127.0.0.1:8080"
 	defaultDatabase = "sqlite:./data/ledger.db"
 	defaultMaxBody  = 1 << 20
+	// defaultDatabaseWait outlasts a PostgreSQL container's first start (initdb, then restart).
+	defaultDatabaseWait = 60 * time.Second
 )
 
 // Load reads the YAML file at path ("" for none: defaults and environment only), applies the
@@ -92,7 +97,8 @@ func Load(path string, getenv func(string) string) (Config, error) {
 			return Config{}, fmt.Errorf("parse config %s: %w", path, err)
 		}
 	}
-	cfg := Config{Listen: defaultListen, Database: defaultDatabase, MaxBodyBytes: defaultMaxBody, LogLevel: "info", RunProjections: true}
+	cfg := Config{Listen: defaultListen, Database: defaultDatabase, DatabaseWait: defaultDatabaseWait,
+		MaxBodyBytes: defaultMaxBody, LogLevel: "info", RunProjections: true}
 	if err := f.applyScalars(&cfg, getenv); err != nil {
 		return Config{}, err
 	}
@@ -107,6 +113,9 @@ func Load(path string, getenv func(string) string) (Config, error) {
 		errs = append(errs, err)
 		cfg.Sources = append(cfg.Sources, src)
 	}
+	metrics, err := f.Metrics.resolve(getenv)
+	errs = append(errs, err)
+	cfg.Metrics = metrics
 	if err := errors.Join(errs...); err != nil {
 		return Config{}, err
 	}
@@ -141,6 +150,14 @@ func (f file) applyScalars(cfg *Config, getenv func(string) string) error {
 			return fmt.Errorf("LEDGER_RUN_PROJECTIONS: %q is not true or false", v)
 		}
 		cfg.RunProjections = b
+	}
+	var wait string
+	if str(&wait, f.DatabaseWait, "LEDGER_DATABASE_WAIT"); wait != "" {
+		d, err := time.ParseDuration(wait)
+		if err != nil {
+			return fmt.Errorf("database_wait (LEDGER_DATABASE_WAIT): %q is not a duration such as 60s or 2m", wait)
+		}
+		cfg.DatabaseWait = d
 	}
 	if v := getenv("LEDGER_MAX_BODY_BYTES"); v != "" {
 		n, err := strconv.ParseInt(v, 10, 64)

@@ -11,11 +11,13 @@ import (
 type file struct {
 	Listen         string       `yaml:"listen"`
 	Database       string       `yaml:"database"`
+	DatabaseWait   string       `yaml:"database_wait"` // a Go duration: 60s, 2m
 	MaxBodyBytes   int64        `yaml:"max_body_bytes"`
 	LogLevel       string       `yaml:"log_level"`
 	RunProjections *bool        `yaml:"run_projections"`
 	Tokens         []fileToken  `yaml:"tokens"`
 	Sources        []fileSource `yaml:"sources"`
+	Metrics        fileMetrics  `yaml:"metrics"`
 }
 
 type fileToken struct {

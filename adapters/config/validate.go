@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net/url"
 	"regexp"
 	"strings"
 )
@@ -19,9 +20,21 @@ func (c Config) Validate() error {
 	if c.Listen == "" {
 		add("listen is empty")
 	}
-	if !strings.HasPrefix(c.Database, "sqlite:") && !strings.HasPrefix(c.Database, "postgres://") &&
-		!strings.HasPrefix(c.Database, "postgresql://") {
+	switch {
+	case !strings.HasPrefix(c.Database, "sqlite:") && !strings.HasPrefix(c.Database, "postgres://") &&
+		!strings.HasPrefix(c.Database, "postgresql://"):
 		add("database must start with sqlite:, postgres:// or postgresql://")
+	case !strings.HasPrefix(c.Database, "sqlite:"):
+		// The driver's own parse error would quote the URL, password and all.
+		if _, err := url.Parse(c.Database); err != nil {
+			add("database is not a valid URL: percent-encode reserved characters (@ : / ? # %%) in its user name and password")
+		}
+	}
+	if c.DatabaseWait < 0 {
+		add("database_wait must not be negative, got %s", c.DatabaseWait)
+	}
+	if err := c.Metrics.validate(c.Listen); err != nil {
+		add("metrics: %w", err)
 	}
 	if c.MaxBodyBytes <= 0 {
 		add("max_body_bytes must be positive, got %d", c.MaxBodyBytes)
@@ -96,28 +109,14 @@ func (c Config) LogValue() slog.Value {
 	}
 	return slog.GroupValue(
 		slog.String("listen", c.Listen),
-		slog.String("database", redactDatabase(c.Database)),
+		slog.String("database", RedactDatabase(c.Database)),
+		slog.Duration("database_wait", c.DatabaseWait),
 		slog.Int64("max_body_bytes", c.MaxBodyBytes),
 		slog.Any("sources", sources),
 		slog.Any("tokens", tokens),
+		slog.String("metrics", c.Metrics.describe()),
 	)
 }
 
 // String is LogValue's text, so printing a Config never prints a secret.
 func (c Config) String() string { return c.LogValue().String() }
-
-// redactDatabase hides a password in a database URL.
-func redactDatabase(url string) string {
-	scheme, rest, ok := strings.Cut(url, "://")
-	if !ok {
-		return url
-	}
-	userinfo, host, ok := strings.Cut(rest, "@")
-	if !ok {
-		return url
-	}
-	if user, _, hasPassword := strings.Cut(userinfo, ":"); hasPassword {
-		return scheme + "://" + user + ":xxxxx@" + host
-	}
-	return url
-}

@@ -1,0 +1,70 @@
+package config_test
+
+import (
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/leadledger/leadledger/adapters/config"
+)
+
+func TestDatabaseWait(t *testing.T) {
+	for _, c := range []struct {
+		name, yaml, env string
+		want            time.Duration
+	}{
+		{"default", "", "", 60 * time.Second},
+		{"from the file", "database_wait: 90s\n", "", 90 * time.Second},
+		{"environment over the file", "database_wait: 90s\n", "2m", 2 * time.Minute},
+		{"zero: try once", "database_wait: 0\n", "", 0},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			cfg, err := config.Load(writeFile(t, c.yaml), env(map[string]string{"LEDGER_DATABASE_WAIT": c.env}))
+			if err != nil || cfg.DatabaseWait != c.want {
+				t.Fatalf("database wait = %v, %v; want %v", cfg.DatabaseWait, err, c.want)
+			}
+			if !strings.Contains(cfg.String(), "database_wait="+c.want.String()) {
+				t.Errorf("the config line lacks database_wait: %s", cfg)
+			}
+		})
+	}
+	for _, bad := range []struct{ yaml, env, want string }{
+		{"database_wait: 60\n", "", `database_wait (LEDGER_DATABASE_WAIT): "60" is not a duration`},
+		{"", "soon", `"soon" is not a duration`},
+		{"database_wait: -1s\n", "", "database_wait must not be negative"},
+	} {
+		_, err := config.Load(writeFile(t, bad.yaml), env(map[string]string{"LEDGER_DATABASE_WAIT": bad.env}))
+		if err == nil || !strings.Contains(err.Error(), bad.want) {
+			t.Errorf("database_wait %q / env %q: err = %v, want %q", bad.yaml, bad.env, err, bad.want)
+		}
+	}
+}
+
+func TestMetricsSettings(t *testing.T) {
+	cfg, err := config.Load("", env(nil))
+	if err != nil || cfg.Metrics.Listen != "" || len(cfg.Metrics.Tokens) != 0 {
+		t.Fatalf("default metrics = %+v, %v; want the main listener, no token", cfg.Metrics, err)
+	}
+	cfg, err = config.Load(writeFile(t, "metrics: {listen: \"127.0.0.1:9090\", token_env: METRICS_TOKEN}\n"),
+		env(map[string]string{"METRICS_TOKEN": "s3cret-metrics"}))
+	if err != nil || cfg.Metrics.Listen != "127.0.0.1:9090" || len(cfg.Metrics.Tokens) != 1 || cfg.Metrics.Tokens[0] != "s3cret-metrics" {
+		t.Fatalf("metrics = %+v, %v", cfg.Metrics, err)
+	}
+	if strings.Contains(cfg.String(), "s3cret-metrics") || !strings.Contains(cfg.String(), "127.0.0.1:9090") {
+		t.Errorf("config line: %s", cfg)
+	}
+	cfg, err = config.Load(writeFile(t, "metrics: {token: inline-token}\n"), env(nil))
+	if err != nil || cfg.Metrics.Listen != "" || len(cfg.Metrics.Tokens) != 1 {
+		t.Fatalf("inline metrics token: %+v, %v", cfg.Metrics, err)
+	}
+	for _, bad := range []struct{ yaml, want string }{
+		{"metrics: {token_env: METRICS_TOKEN}\n", "metrics: environment variable METRICS_TOKEN is not set"},
+		{"metrics: {listen: nine}\n", "metrics: listen must be host:port"},
+		{"listen: 127.0.0.1:8080\nmetrics: {listen: \"127.0.0.1:8080\"}\n", "must differ from the main listen"},
+		{"metrics: {port: 9090}\n", "port"},
+	} {
+		if _, err := config.Load(writeFile(t, bad.yaml), env(nil)); err == nil || !strings.Contains(err.Error(), bad.want) {
+			t.Errorf("%q: err = %v, want %q", bad.yaml, err, bad.want)
+		}
+	}
+}
