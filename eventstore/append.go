@@ -32,7 +32,7 @@ func (s *Store) Append(ctx context.Context, events ...domain.Event) ([]domain.Ev
 	if len(events) > MaxAppend {
 		return nil, fmt.Errorf("append %d events: at most %d in one call", len(events), MaxAppend)
 	}
-	req := &appendRequest{events: append([]domain.Event(nil), events...), done: make(chan error, 1)}
+	req := &appendRequest{ctx: ctx, events: append([]domain.Event(nil), events...), done: make(chan error, 1)}
 	if err := s.writer.submit(ctx, req); err != nil {
 		return nil, err
 	}

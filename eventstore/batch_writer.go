@@ -11,6 +11,7 @@ import (
 )
 
 type appendRequest struct {
+	ctx    context.Context // the caller's: once it is done, nobody waits for the answer
 	events []domain.Event
 	done   chan error
 }
@@ -22,14 +23,16 @@ type appendRequest struct {
 type batchWriter struct {
 	store    *Store
 	maxBatch int
+	timeout  time.Duration // of one append transaction
 	queue    chan *appendRequest
 	mu       sync.RWMutex // guards closed against submit
 	closed   bool
 	stopped  chan struct{}
 }
 
-func newBatchWriter(s *Store, maxBatch int) *batchWriter {
-	w := &batchWriter{store: s, maxBatch: maxBatch, queue: make(chan *appendRequest, 4096), stopped: make(chan struct{})}
+func newBatchWriter(s *Store, maxBatch int, timeout time.Duration) *batchWriter {
+	w := &batchWriter{store: s, maxBatch: maxBatch, timeout: timeout,
+		queue: make(chan *appendRequest, 4096), stopped: make(chan struct{})}
 	go w.run()
 	return w
 }
@@ -62,7 +65,9 @@ func (w *batchWriter) close() {
 func (w *batchWriter) run() {
 	defer close(w.stopped)
 	for batch := w.collect(); batch != nil; batch = w.collect() {
-		w.commit(batch)
+		if batch = w.dropAbandoned(batch); len(batch) > 0 {
+			w.commit(batch)
+		}
 	}
 }
 
@@ -89,13 +94,26 @@ func (w *batchWriter) collect() []*appendRequest {
 	return batch
 }
 
+// dropAbandoned answers the requests whose callers stopped waiting (they were told the append
+// failed) without writing them: storing them anyway would keep a webhook its sender retries.
+func (w *batchWriter) dropAbandoned(batch []*appendRequest) []*appendRequest {
+	kept := batch[:0]
+	for _, req := range batch {
+		if err := req.ctx.Err(); err != nil {
+			req.done <- fmt.Errorf("append abandoned before it began: %w", err)
+			continue
+		}
+		kept = append(kept, req)
+	}
+	return kept
+}
+
 // commit writes a batch in one transaction. If it fails and holds several requests, each is
-// retried alone, so one request's version conflict never fails its neighbours.
+// retried alone, so one request's version conflict never fails its neighbours; an unavailable
+// database fails them all at once.
 func (w *batchWriter) commit(batch []*appendRequest) {
-	// The requests' own contexts are not used: a commit, once begun, should finish.
-	ctx := context.Background()
 	defer w.store.lastAppend.Store(time.Now().UnixNano())
-	err := unavailable(w.store.appendTx(ctx, batch))
+	err := w.appendTx(batch)
 	if err == nil || len(batch) == 1 || errors.Is(err, ErrUnavailable) {
 		for _, req := range batch {
 			req.done <- err
@@ -103,6 +121,14 @@ func (w *batchWriter) commit(batch []*appendRequest) {
 		return
 	}
 	for _, req := range batch {
-		req.done <- unavailable(w.store.appendTx(ctx, []*appendRequest{req}))
+		req.done <- w.appendTx([]*appendRequest{req})
 	}
+}
+
+// appendTx runs one append transaction under the writer's deadline, not the requests'
+// contexts: a commit, once begun, should finish, but never hold the writer for ever.
+func (w *batchWriter) appendTx(batch []*appendRequest) error {
+	ctx, cancel := context.WithTimeout(context.Background(), w.timeout)
+	defer cancel()
+	return unavailable(w.store.appendTx(ctx, batch))
 }

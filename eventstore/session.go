@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"database/sql/driver"
+	"errors"
 	"fmt"
 	"slices"
 	"strconv"
@@ -65,7 +66,7 @@ func (s *Store) beginAppend(ctx context.Context, leads []uuid.UUID, n int) (appe
 		_ = tx.Rollback()
 		return appendStart{}, fmt.Errorf("reserve positions: %w", err)
 	}
-	start := appendStart{session: txSession{tx}, versions: versions}
+	start := appendStart{session: txSession{Tx: tx, ctx: ctx}, versions: versions}
 	for i := 1; i <= n; i++ {
 		start.positions = append(start.positions, last+int64(i))
 	}
@@ -87,30 +88,24 @@ func (s *Store) beginPostgresAppend(ctx context.Context, leads []uuid.UUID, n in
 	for i, id := range leads {
 		quoted[i] = "('" + id.String() + "'::uuid)"
 	}
+	start := appendStart{session: connSession{conn: conn, ctx: ctx}, versions: map[uuid.UUID]int64{}}
 	// One backward index probe per lead: a single IN (...) GROUP BY let PostgreSQL without
 	// table statistics (autovacuum off) scan the whole table, inside the append lock, and
 	// ingest fell from 6,000/s to 400/s past 300k events.
-	rows, err := conn.QueryContext(ctx, "BEGIN; "+postgresDialect.lockAppends+"; "+
+	err = queryResultSets(ctx, conn, "BEGIN; "+postgresDialect.lockAppends+"; "+
 		`SELECT s.id::text, v.stream_version FROM (VALUES `+strings.Join(quoted, ",")+`) AS s(id) `+
 		`CROSS JOIN LATERAL (SELECT stream_version FROM `+eventsTable+
 		` WHERE stream_id = s.id ORDER BY stream_version DESC LIMIT 1) v; `+
-		`SELECT nextval(pg_get_serial_sequence('`+eventsTable+`', 'offset')) FROM generate_series(1, `+strconv.Itoa(n)+`)`)
-	if err != nil {
-		discard(conn)
-		return appendStart{}, fmt.Errorf("begin append: %w", err)
-	}
-	defer rows.Close()
-	start := appendStart{session: connSession{conn}, versions: map[uuid.UUID]int64{}}
-	err = readResultSets(rows,
-		func() error { return nil }, // the lock's single empty row
-		func() error {
+		`SELECT nextval(pg_get_serial_sequence('`+eventsTable+`', 'offset')) FROM generate_series(1, `+strconv.Itoa(n)+`)`,
+		func(*sql.Rows) error { return nil }, // the lock's single empty row
+		func(rows *sql.Rows) error {
 			var id uuid.UUID
 			var version int64
 			err := rows.Scan(&id, &version)
 			start.versions[id] = version
 			return err
 		},
-		func() error {
+		func(rows *sql.Rows) error {
 			var pos int64
 			err := rows.Scan(&pos)
 			start.positions = append(start.positions, pos)
@@ -127,14 +122,26 @@ func (s *Store) beginPostgresAppend(ctx context.Context, leads []uuid.UUID, n in
 	return start, nil
 }
 
+// queryResultSets runs a multi-statement query and reads its result sets, one row function
+// each. The rows are closed before it returns, whatever happened: sql.Conn.Close waits for open
+// rows, so a caller that discards the connection after a failure would otherwise wait for ever.
+func queryResultSets(ctx context.Context, conn *sql.Conn, query string, readRow ...func(*sql.Rows) error) error {
+	rows, err := conn.QueryContext(ctx, query)
+	if err != nil {
+		return err
+	}
+	err = readResultSets(rows, readRow...)
+	return errors.Join(err, rows.Close())
+}
+
 // readResultSets reads the result sets of a multi-statement query, one row function each.
-func readResultSets(rows *sql.Rows, readRow ...func() error) error {
+func readResultSets(rows *sql.Rows, readRow ...func(*sql.Rows) error) error {
 	for i, read := range readRow {
 		if i > 0 && !rows.NextResultSet() {
 			return fmt.Errorf("result set %d missing: %v", i+1, rows.Err())
 		}
 		for rows.Next() {
-			if err := read(); err != nil {
+			if err := read(rows); err != nil {
 				return fmt.Errorf("result set %d: %w", i+1, err)
 			}
 		}
@@ -163,37 +170,66 @@ func scanVersions(rows *sql.Rows) (map[uuid.UUID]int64, error) {
 	return versions, nil
 }
 
-type txSession struct{ *sql.Tx }
+// txSession is SQLite's append transaction. watermill's publisher runs its insert without a
+// context, so the session puts the append's deadline on every statement.
+type txSession struct {
+	*sql.Tx
+	ctx context.Context
+}
+
+func (t txSession) Exec(query string, args ...any) (sql.Result, error) {
+	return t.Tx.ExecContext(t.ctx, query, args...)
+}
+
+func (t txSession) ExecContext(_ context.Context, query string, args ...any) (sql.Result, error) {
+	return t.Tx.ExecContext(t.ctx, query, args...)
+}
 
 func (t txSession) commit() error { return t.Commit() }
 func (t txSession) rollback()     { _ = t.Rollback() }
 
-// connSession is a transaction opened by hand on one connection (database/sql's Tx cannot
-// share BEGIN's round trip). Any failure discards the connection rather than return it to the
-// pool in an unknown transaction state.
-type connSession struct{ *sql.Conn }
+// connSession is PostgreSQL's append transaction, opened by hand on one connection
+// (database/sql's Tx cannot share BEGIN's round trip). Every statement runs under the append's
+// deadline. Any failure discards the connection rather than return it to the pool in an
+// unknown transaction state.
+type connSession struct {
+	conn *sql.Conn
+	ctx  context.Context
+}
 
 func (c connSession) Exec(query string, args ...any) (sql.Result, error) {
-	return c.ExecContext(context.Background(), query, args...)
+	return c.conn.ExecContext(c.ctx, query, args...)
+}
+
+func (c connSession) ExecContext(_ context.Context, query string, args ...any) (sql.Result, error) {
+	return c.conn.ExecContext(c.ctx, query, args...)
 }
 
 func (c connSession) Query(query string, args ...any) (*sql.Rows, error) {
-	return c.QueryContext(context.Background(), query, args...)
+	return c.conn.QueryContext(c.ctx, query, args...)
+}
+
+func (c connSession) QueryContext(_ context.Context, query string, args ...any) (*sql.Rows, error) {
+	return c.conn.QueryContext(c.ctx, query, args...)
 }
 
 func (c connSession) QueryRow(query string, args ...any) *sql.Row {
-	return c.QueryRowContext(context.Background(), query, args...)
+	return c.conn.QueryRowContext(c.ctx, query, args...)
+}
+
+func (c connSession) QueryRowContext(_ context.Context, query string, args ...any) *sql.Row {
+	return c.conn.QueryRowContext(c.ctx, query, args...)
 }
 
 func (c connSession) commit() error {
-	if _, err := c.ExecContext(context.Background(), "COMMIT"); err != nil {
-		discard(c.Conn)
+	if _, err := c.conn.ExecContext(c.ctx, "COMMIT"); err != nil {
+		discard(c.conn)
 		return err
 	}
-	return c.Close()
+	return c.conn.Close()
 }
 
-func (c connSession) rollback() { discard(c.Conn) }
+func (c connSession) rollback() { discard(c.conn) }
 
 // discard closes the connection for good: the server rolls back whatever it had open.
 func discard(conn *sql.Conn) {

@@ -32,6 +32,9 @@ type Config struct {
 	URL string
 	// MaxBatch is the most events one append transaction carries. Defaults to 256.
 	MaxBatch int
+	// CommitTimeout bounds one append transaction, from BEGIN to COMMIT: a stalled database
+	// fails the batch with ErrUnavailable rather than hold the single writer. Defaults to 5s.
+	CommitTimeout time.Duration
 	// Logger defaults to slog.Default().
 	Logger *slog.Logger
 }
@@ -39,6 +42,9 @@ type Config struct {
 func (c *Config) setDefaults() {
 	if c.MaxBatch == 0 {
 		c.MaxBatch = 256
+	}
+	if c.CommitTimeout == 0 {
+		c.CommitTimeout = 5 * time.Second
 	}
 	if c.Logger == nil {
 		c.Logger = slog.Default()
@@ -53,6 +59,9 @@ func (c Config) Validate() error {
 	}
 	if c.MaxBatch < 1 || c.MaxBatch > 2000 {
 		errs = append(errs, fmt.Errorf("max batch must be between 1 and 2000, got %d", c.MaxBatch))
+	}
+	if c.CommitTimeout < 0 {
+		errs = append(errs, fmt.Errorf("commit timeout must not be negative, got %s", c.CommitTimeout))
 	}
 	return errors.Join(errs...)
 }
@@ -103,7 +112,7 @@ func Open(ctx context.Context, cfg Config) (*Store, error) {
 		_ = db.Close()
 		return nil, err
 	}
-	s.writer = newBatchWriter(s, cfg.MaxBatch)
+	s.writer = newBatchWriter(s, cfg.MaxBatch, cfg.CommitTimeout)
 	return s, nil
 }
 

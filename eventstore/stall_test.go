@@ -1,0 +1,97 @@
+package eventstore_test
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/leadledger/leadledger/eventstore"
+	"github.com/leadledger/leadledger/eventstore/eventstoretest"
+)
+
+// A stalled database (here: another session holding a lock the append needs, as a long
+// migration or a stuck transaction would) fails appends with ErrUnavailable within the commit
+// deadline; the single writer is never held for ever, recovers when the stall ends, and Close
+// returns while the stall lasts.
+func TestStalledDatabaseFailsAppendsWithoutHangingTheWriter(t *testing.T) {
+	for _, backend := range eventstoretest.Backends {
+		t.Run(backend, func(t *testing.T) {
+			url := eventstoretest.URL(t, backend)
+			ctx := context.Background()
+			s, err := eventstore.Open(ctx, eventstore.Config{URL: url, CommitTimeout: 300 * time.Millisecond})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if err := s.Migrate(ctx); err != nil {
+				t.Fatal(err)
+			}
+			if _, err := s.Append(ctx, newEvent("leadflo", "a", 1)); err != nil {
+				t.Fatalf("append before the stall: %v", err)
+			}
+
+			release := stall(t, backend, url)
+			err = within(t, 30*time.Second, "an append to a stalled database", func() error {
+				_, err := s.Append(ctx, newEvent("leadflo", "a", 2))
+				return err
+			})
+			if !errors.Is(err, eventstore.ErrUnavailable) {
+				t.Fatalf("append to a stalled database: %v, want ErrUnavailable", err)
+			}
+			release()
+			if _, err := s.Append(ctx, newEvent("leadflo", "a", 3)); err != nil {
+				t.Fatalf("append after the stall ended: %v", err)
+			}
+
+			stall(t, backend, url)
+			appended := make(chan error, 1)
+			go func() { _, err := s.Append(ctx, newEvent("leadflo", "b", 1)); appended <- err }()
+			_ = within(t, 30*time.Second, "Close during a stall", s.Close)
+			if err := <-appended; err == nil {
+				t.Error("an append during the stall succeeded")
+			}
+		})
+	}
+}
+
+// stall makes another session hold the lock every append needs, until release is called.
+func stall(t *testing.T, backend, url string) (release func()) {
+	t.Helper()
+	driver, dsn, lock := "postgres", url, `LOCK TABLE ledger_events IN EXCLUSIVE MODE`
+	if backend == "sqlite" {
+		// BEGIN IMMEDIATE takes SQLite's write lock: the database's single writer is taken.
+		driver, dsn, lock = "sqlite", "file:"+strings.TrimPrefix(url, "sqlite:")+"?_txlock=immediate", `SELECT 1`
+	}
+	db, err := sql.Open(driver, dsn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tx, err := db.Begin()
+	if err != nil {
+		t.Fatalf("begin the stalling transaction: %v", err)
+	}
+	if _, err := tx.Exec(lock); err != nil {
+		t.Fatalf("take the lock: %v", err)
+	}
+	var once sync.Once
+	release = func() { once.Do(func() { _ = tx.Rollback(); _ = db.Close() }) }
+	t.Cleanup(release) // before the test's database is dropped, which waits for the lock
+	return release
+}
+
+// within runs fn and fails the test if it has not returned by the deadline.
+func within(t *testing.T, deadline time.Duration, what string, fn func() error) error {
+	t.Helper()
+	errc := make(chan error, 1)
+	go func() { errc <- fn() }()
+	select {
+	case err := <-errc:
+		return err
+	case <-time.After(deadline):
+		t.Fatalf("%s has not returned after %s: it hangs", what, deadline)
+		return nil
+	}
+}
