@@ -11,9 +11,7 @@ import (
 	"time"
 
 	"github.com/google/uuid"
-	"github.com/gorilla/mux"
 	"github.com/prometheus/client_golang/prometheus"
-	"github.com/prometheus/client_golang/prometheus/promhttp"
 
 	"github.com/leadledger/leadledger/adapters/config"
 	"github.com/leadledger/leadledger/domain"
@@ -103,46 +101,6 @@ func New(cfg Config, log EventLog) (*Server, error) {
 
 // ServeHTTP makes the server an http.Handler.
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) { s.handler.ServeHTTP(w, r) }
-
-func (s *Server) routes() http.Handler {
-	r := mux.NewRouter()
-	r.HandleFunc("/healthz", s.healthz).Methods(http.MethodGet)
-	r.HandleFunc("/readyz", s.readyz).Methods(http.MethodGet)
-	r.Handle("/metrics", promhttp.HandlerFor(s.cfg.Registry, promhttp.HandlerOpts{})).Methods(http.MethodGet)
-	r.HandleFunc("/v1/ingest/{source}", s.ingest).Methods(http.MethodPost)
-
-	read := r.PathPrefix("/v1").Subrouter()
-	read.Use(s.requireRole(config.RoleAuditor))
-	read.HandleFunc("/events", s.listEvents).Methods(http.MethodGet)
-	read.HandleFunc("/leads", s.listLeads).Methods(http.MethodGet)
-	read.HandleFunc("/leads/{lead_id}", s.getLead).Methods(http.MethodGet)
-	read.HandleFunc("/leads/{lead_id}/events", s.leadEvents).Methods(http.MethodGet)
-	read.HandleFunc("/status", s.status).Methods(http.MethodGet)
-
-	operator := s.requireRole(config.RoleOperator)
-	read.Handle("/projections/lead_view/rebuild", operator(http.HandlerFunc(s.rebuildLeadView))).Methods(http.MethodPost)
-	if a := s.cfg.Sinks; a != nil {
-		read.HandleFunc("/sinks", s.listSinks).Methods(http.MethodGet)
-		read.HandleFunc("/sinks/{id}", s.sinkAction(a.Sink)).Methods(http.MethodGet)
-		read.HandleFunc("/sinks/{id}/attempts", s.sinkAttempts).Methods(http.MethodGet)
-		read.HandleFunc("/sinks/{id}/replays", s.listReplays).Methods(http.MethodGet)
-		read.HandleFunc("/replays/{id}", s.replayAction(a.Replay)).Methods(http.MethodGet)
-		read.Handle("/sinks", operator(http.HandlerFunc(s.createSink))).Methods(http.MethodPost)
-		read.Handle("/sinks/{id}/pause", operator(s.sinkAction(a.Pause))).Methods(http.MethodPost)
-		read.Handle("/sinks/{id}/resume", operator(s.sinkAction(a.Resume))).Methods(http.MethodPost)
-		read.Handle("/sinks/{id}", operator(http.HandlerFunc(s.deleteSink))).Methods(http.MethodDelete)
-		read.Handle("/sinks/{id}/replays", operator(http.HandlerFunc(s.startReplay))).Methods(http.MethodPost)
-		read.Handle("/replays/{id}/cancel", operator(s.replayAction(a.CancelReplay))).Methods(http.MethodPost)
-	}
-
-	r.NotFoundHandler = http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
-		writeError(w, http.StatusNotFound, "Not found")
-	})
-	r.MethodNotAllowedHandler = http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
-		writeError(w, http.StatusMethodNotAllowed, "Method not allowed")
-	})
-	return s.accessLog(r)
-}
 
 func (s *Server) healthz(w http.ResponseWriter, _ *http.Request) {
 	writeJSON(w, http.StatusOK, map[string]string{"status": "ok"})
