@@ -1,6 +1,7 @@
 package httpapi
 
 import (
+	"fmt"
 	"net/http"
 	"strconv"
 	"strings"
@@ -40,6 +41,9 @@ func toEventJSON(e domain.Event) eventJSON {
 const (
 	defaultLimit = 100
 	maxLimit     = 1000
+	// maxListValues bounds a list filter, which becomes one SQL placeholder per value, well
+	// below the databases' limits (65,535 on PostgreSQL, 32,766 on SQLite).
+	maxListValues = 100
 )
 
 // listEvents is GET /v1/events?after=&limit=&type=&source=: the global log in position order.
@@ -56,14 +60,24 @@ func (s *Server) listEvents(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	var f eventstore.Filter
-	for _, t := range splitList(q["type"]) {
+	types, sources := splitList(q["type"]), splitList(q["source"])
+	for _, list := range []struct {
+		name   string
+		values []string
+	}{{"type", types}, {"source", sources}} {
+		if len(list.values) > maxListValues {
+			writeError(w, http.StatusBadRequest, fmt.Sprintf("Invalid %s: at most %d values, got %d", list.name, maxListValues, len(list.values)))
+			return
+		}
+	}
+	for _, t := range types {
 		if !domain.EventType(t).Valid() {
 			writeError(w, http.StatusBadRequest, "Invalid type: "+strconv.Quote(t)+" is not an event type")
 			return
 		}
 		f.Types = append(f.Types, domain.EventType(t))
 	}
-	f.Sources = splitList(q["source"])
+	f.Sources = sources
 	events, err := s.log.ReadAll(r.Context(), after, int(limit), f)
 	if err != nil {
 		s.cfg.Logger.Error("read log", "err", err)

@@ -45,9 +45,9 @@ func (s *Server) routes() http.Handler {
 	return s.accessLog(r)
 }
 
-// api guards a read or admin handler with the bearer token's role.
+// api guards a read or admin handler: the bearer token's role first, then its parameters.
 func (s *Server) api(role config.Role) func(http.HandlerFunc) http.Handler {
-	return func(h http.HandlerFunc) http.Handler { return s.requireRole(role)(h) }
+	return func(h http.HandlerFunc) http.Handler { return s.requireRole(role)(checkParams(h)) }
 }
 
 // methods is one path's handlers by HTTP method. Any other method is a 405 whose Allow header

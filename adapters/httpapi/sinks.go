@@ -117,6 +117,10 @@ func decodeBody(w http.ResponseWriter, r *http.Request, v any) bool {
 		writeError(w, http.StatusBadRequest, "Could not read the body")
 		return false
 	}
+	if problem := bodyProblem(body); problem != "" {
+		writeError(w, http.StatusBadRequest, problem)
+		return false
+	}
 	dec := json.NewDecoder(bytes.NewReader(body))
 	dec.DisallowUnknownFields()
 	err = dec.Decode(v)
