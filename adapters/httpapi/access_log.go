@@ -10,6 +10,16 @@ import (
 type statusRecorder struct {
 	http.ResponseWriter
 	status int
+	// reported marks a reply whose cause is logged elsewhere, as a database outage is.
+	reported bool
+}
+
+// reportedElsewhere keeps the access-log line of a reply at INFO: its cause has its own lines
+// (an outage: one when it starts, a count while it lasts, one when it ends).
+func reportedElsewhere(w http.ResponseWriter) {
+	if rec, ok := w.(*statusRecorder); ok {
+		rec.reported = true
+	}
 }
 
 func (r *statusRecorder) WriteHeader(status int) {
@@ -24,15 +34,20 @@ func (s *Server) accessLog(next http.Handler) http.Handler {
 		start := time.Now()
 		rec := &statusRecorder{ResponseWriter: w, status: http.StatusOK}
 		next.ServeHTTP(rec, r)
-		s.cfg.Logger.LogAttrs(r.Context(), levelFor(rec.status), "http request",
+		s.cfg.Logger.LogAttrs(r.Context(), rec.level(), "http request",
 			slog.String("method", r.Method), slog.String("path", r.URL.Path),
 			slog.Int("status", rec.status), slog.Duration("duration", time.Since(start)))
 	})
 }
 
-func levelFor(status int) slog.Level {
-	if status >= 500 {
-		return slog.LevelError
+// level is ERROR for a server fault, WARN for a 503 (the ledger asks the caller to come back),
+// INFO for the rest and for replies whose cause is reported elsewhere.
+func (r *statusRecorder) level() slog.Level {
+	switch {
+	case r.reported || r.status < 500:
+		return slog.LevelInfo
+	case r.status == http.StatusServiceUnavailable:
+		return slog.LevelWarn
 	}
-	return slog.LevelInfo
+	return slog.LevelError
 }

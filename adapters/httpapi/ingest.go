@@ -73,22 +73,40 @@ func (s *Server) ingestStatus(w http.ResponseWriter, r *http.Request, sourceID s
 	defer cancel()
 	stored, err := s.log.Append(ctx, domain.NewEvent(src.ID, src.Vendor, parsed, body, receivedAt))
 	if err != nil {
-		s.cfg.Logger.Error("append webhook", "source", src.ID, "err", err)
-		switch {
-		case errors.Is(err, eventstore.ErrClosed):
-			return fail(w, http.StatusServiceUnavailable, "The ledger is shutting down; the lead was not recorded, please retry")
-		case errors.Is(err, context.DeadlineExceeded):
-			// The commit may still complete: a vendor that retries may then be stored twice, and both are kept.
-			return fail(w, http.StatusServiceUnavailable, "The ledger could not confirm storing the lead in time; please retry")
-		}
-		return fail(w, http.StatusInternalServerError, "The ledger could not store the lead; please retry")
+		return s.appendFailed(w, src, err)
 	}
+	s.outage.stored()
 	e := stored[0]
 	writeJSON(w, http.StatusOK, ingestReply{
 		reply:   reply{Status: "200", Message: "Lead received successfully"},
 		EventID: e.ID, LeadID: e.LeadID, Position: e.Position,
 	})
 	return http.StatusOK
+}
+
+// appendFailed answers a webhook the log did not take. An unavailable or too slow database is a
+// 503 the vendor may retry a second later, and counts towards one outage report rather than a
+// line per webhook; anything else is a 500, logged with its cause.
+func (s *Server) appendFailed(w http.ResponseWriter, src config.Source, err error) int {
+	retryable := func(msg string) int {
+		w.Header().Set("Retry-After", "1")
+		return fail(w, http.StatusServiceUnavailable, msg)
+	}
+	switch {
+	case errors.Is(err, eventstore.ErrClosed):
+		return retryable("The ledger is shutting down; the lead was not recorded, please retry")
+	case errors.Is(err, context.DeadlineExceeded):
+		s.outage.refuse(err)
+		reportedElsewhere(w)
+		// The commit may still complete: a vendor that retries may then be stored twice, and both are kept.
+		return retryable("The ledger could not confirm storing the lead in time; please retry")
+	case errors.Is(err, eventstore.ErrUnavailable):
+		s.outage.refuse(err)
+		reportedElsewhere(w)
+		return retryable("The ledger's database is unavailable; please retry")
+	}
+	s.cfg.Logger.Error("append webhook", "source", src.ID, "err", err)
+	return fail(w, http.StatusInternalServerError, "The ledger could not store the lead; please retry")
 }
 
 // readBody reads the capped body. A non-zero status means the body is refused.

@@ -17,6 +17,7 @@ import (
 	"os"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -49,6 +50,8 @@ type ledger struct {
 	store *eventstore.Store
 	logs  *syncBuffer
 	now   time.Time
+	// later moves the server's clock past now, for what it times (outage reports).
+	later atomic.Int64
 }
 
 type syncBuffer struct {
@@ -70,10 +73,17 @@ func (s *syncBuffer) String() string {
 
 func newLedger(t *testing.T, backend string) *ledger {
 	t.Helper()
+	return newLedgerWith(t, eventstoretest.URL(t, backend), nil)
+}
+
+// newLedgerWith serves the database at databaseURL, with the server's configuration changed
+// by configure (when not nil).
+func newLedgerWith(t *testing.T, databaseURL string, configure func(*httpapi.Config)) *ledger {
+	t.Helper()
 	ctx := context.Background()
 	logs := &syncBuffer{}
 	logger := slog.New(slog.NewJSONHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
-	store, err := eventstore.Open(ctx, eventstore.Config{URL: eventstoretest.URL(t, backend), Logger: logger})
+	store, err := eventstore.Open(ctx, eventstore.Config{URL: databaseURL, Logger: logger})
 	if err != nil {
 		t.Fatalf("open store: %v", err)
 	}
@@ -98,13 +108,13 @@ func newLedger(t *testing.T, backend string) *ledger {
 	}
 	deliveryDone := make(chan struct{})
 	go func() { _ = delivery.Run(viewCtx); close(deliveryDone) }()
-	api, err := httpapi.New(httpapi.Config{
+	cfg := httpapi.Config{
 		Leads:           view,
 		Sinks:           registry,
 		ReadWaitTimeout: 500 * time.Millisecond,
 		MaxBodyBytes:    64 << 10,
 		Logger:          logger,
-		Now:             func() time.Time { return l.now },
+		Now:             func() time.Time { return l.now.Add(time.Duration(l.later.Load())) },
 		Sources: []config.Source{
 			{ID: "conversica", Vendor: "conversica", Auth: config.Auth{Type: config.AuthBasic, Username: "conversica", Secrets: []string{conversicaPass}}},
 			{ID: "whatconverts", Vendor: "whatconverts", Auth: config.Auth{Type: config.AuthURLToken, Secrets: []string{wcToken}}},
@@ -115,7 +125,11 @@ func newLedger(t *testing.T, backend string) *ledger {
 			{Name: "ops", Role: config.RoleOperator, Secrets: []string{operatorToken}},
 			{Name: "audit", Role: config.RoleAuditor, Secrets: []string{auditorToken}},
 		},
-	}, store)
+	}
+	if configure != nil {
+		configure(&cfg)
+	}
+	api, err := httpapi.New(cfg, store)
 	if err != nil {
 		t.Fatalf("new server: %v", err)
 	}

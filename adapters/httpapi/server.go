@@ -46,6 +46,9 @@ type Config struct {
 	Logger *slog.Logger
 	// Registry receives the HTTP metrics and is served on /metrics. Defaults to a new registry.
 	Registry *prometheus.Registry
+	// OutageReportInterval is how often, at most, a database outage is logged while it lasts.
+	// Defaults to 10s.
+	OutageReportInterval time.Duration
 	// Now defaults to time.Now; tests set it to check timestamp tolerance.
 	Now func() time.Time
 }
@@ -66,6 +69,9 @@ func (c *Config) setDefaults() {
 	if c.Now == nil {
 		c.Now = time.Now
 	}
+	if c.OutageReportInterval == 0 {
+		c.OutageReportInterval = 10 * time.Second
+	}
 }
 
 // Server serves the ledger's HTTP API.
@@ -74,6 +80,7 @@ type Server struct {
 	log     EventLog
 	sources map[string]config.Source
 	metrics *metrics
+	outage  *outage
 	handler http.Handler
 }
 
@@ -86,7 +93,8 @@ func New(cfg Config, log EventLog) (*Server, error) {
 	if cfg.MaxBodyBytes <= 0 {
 		return nil, fmt.Errorf("httpapi: max body bytes must be positive, got %d", cfg.MaxBodyBytes)
 	}
-	s := &Server{cfg: cfg, log: log, sources: map[string]config.Source{}}
+	s := &Server{cfg: cfg, log: log, sources: map[string]config.Source{},
+		outage: &outage{log: cfg.Logger, now: cfg.Now, interval: cfg.OutageReportInterval}}
 	for _, src := range cfg.Sources {
 		s.sources[src.ID] = src
 	}
