@@ -48,27 +48,76 @@ func newLogger(level string) *slog.Logger {
 	return slog.New(slog.NewJSONHandler(os.Stderr, &slog.HandlerOptions{Level: l}))
 }
 
-// openStore opens the log and brings its schema up to date.
+// openStore opens the log and brings its schema up to date. A PostgreSQL that cannot be used
+// yet is tried again, with back-off, for up to cfg.DatabaseWait: the ledger and its database
+// may start in any order (containers, a reboot). SQLite is a file: it is tried once.
 func openStore(ctx context.Context, cfg config.Config, log *slog.Logger) (*eventstore.Store, error) {
+	database := config.RedactDatabase(cfg.Database)
 	if path, ok := strings.CutPrefix(cfg.Database, "sqlite:"); ok {
 		if err := os.MkdirAll(filepath.Dir(path), 0o750); err != nil {
 			return nil, fmt.Errorf("create database directory: %w", err)
 		}
+		store, err := openAndMigrate(ctx, cfg, log)
+		if err != nil {
+			return nil, fmt.Errorf("database %s: %w", database, err)
+		}
+		return store, nil
 	}
+	start, delay := time.Now(), 250*time.Millisecond
+	for attempt := 1; ; attempt++ {
+		store, err := openAndMigrate(ctx, cfg, log)
+		if err == nil {
+			if attempt > 1 {
+				log.Info("database ready", "database", database, "attempts", attempt, "waited", time.Since(start).Round(time.Millisecond).String())
+			}
+			return store, nil
+		}
+		left := cfg.DatabaseWait - time.Since(start)
+		switch {
+		case cfg.DatabaseWait == 0:
+			return nil, fmt.Errorf("database %s: %w", database, err)
+		case left <= 0:
+			return nil, fmt.Errorf("database %s not ready after waiting %s (database_wait, LEDGER_DATABASE_WAIT): %w", database, cfg.DatabaseWait, err)
+		}
+		delay = min(delay, left)
+		log.Warn("database not ready; trying again", "database", database, "attempt", attempt,
+			"retry_in", delay.Round(time.Millisecond).String(), "wait_left", left.Round(time.Millisecond).String(), "err", err)
+		select {
+		case <-ctx.Done():
+			return nil, fmt.Errorf("stopped while waiting for database %s: %w", database, ctx.Err())
+		case <-time.After(delay):
+		}
+		delay = min(2*delay, 5*time.Second)
+	}
+}
+
+// openAndMigrate is one try of openStore. Its error never shows a credential of the database
+// URL, even where a driver quotes the URL it was given.
+func openAndMigrate(ctx context.Context, cfg config.Config, log *slog.Logger) (*eventstore.Store, error) {
 	store, err := eventstore.Open(ctx, eventstore.Config{URL: cfg.Database, Logger: log})
 	if err != nil {
-		return nil, err
+		return nil, redactedError{err, cfg.Database}
 	}
-	if err := store.Migrate(ctx); err != nil {
-		_ = store.Close()
-		return nil, err
+	err = store.Migrate(ctx)
+	if err == nil {
+		err = projections.MigrateLeadView(ctx, store.DB())
 	}
-	if err := projections.MigrateLeadView(ctx, store.DB()); err != nil {
+	if err != nil {
 		_ = store.Close()
-		return nil, err
+		return nil, redactedError{err, cfg.Database}
 	}
 	return store, nil
 }
+
+// redactedError shows an error with the database's credentials masked; errors.Is still sees
+// the chain.
+type redactedError struct {
+	err      error
+	database string
+}
+
+func (e redactedError) Error() string { return config.HideDatabaseSecrets(e.err.Error(), e.database) }
+func (e redactedError) Unwrap() error { return e.err }
 
 func migrate(ctx context.Context, args []string, getenv func(string) string) error {
 	cfg, err := loadConfig(args, getenv)
@@ -125,6 +174,10 @@ func serve(ctx context.Context, args []string, getenv func(string) string) error
 	}
 	store, err := openStore(ctx, cfg, log)
 	if err != nil {
+		if ctx.Err() != nil {
+			log.Info("stopped while waiting for the database")
+			return nil
+		}
 		return err
 	}
 	defer store.Close() // after the HTTP server has drained: every acknowledged append is committed
