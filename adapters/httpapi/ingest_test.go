@@ -47,6 +47,7 @@ var (
 // ledger is a real server on loopback over a real database, with its log output captured.
 type ledger struct {
 	url   string
+	api   *httpapi.Server
 	store *eventstore.Store
 	logs  *syncBuffer
 	now   time.Time
@@ -146,7 +147,7 @@ func newLedgerWith(t *testing.T, databaseURL string, configure func(*httpapi.Con
 			}
 		}
 	})
-	l.url = srv.URL
+	l.url, l.api = srv.URL, api
 	return l
 }
 

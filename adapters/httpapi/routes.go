@@ -21,7 +21,9 @@ func (s *Server) routes() http.Handler {
 
 	route("/healthz", methods{http.MethodGet: http.HandlerFunc(s.healthz)})
 	route("/readyz", methods{http.MethodGet: http.HandlerFunc(s.readyz)})
-	route("/metrics", methods{http.MethodGet: promhttp.HandlerFor(s.cfg.Registry, promhttp.HandlerOpts{})})
+	if !s.cfg.Metrics.Separate {
+		route("/metrics", methods{http.MethodGet: s.metricsHandler()})
+	}
 	route("/v1/ingest/{source}", methods{http.MethodPost: http.HandlerFunc(s.ingest)})
 
 	route("/v1/events", methods{http.MethodGet: auditor(s.listEvents)})
@@ -48,6 +50,11 @@ func (s *Server) routes() http.Handler {
 // api guards a read or admin handler: the bearer token's role first, then its parameters.
 func (s *Server) api(role config.Role) func(http.HandlerFunc) http.Handler {
 	return func(h http.HandlerFunc) http.Handler { return s.requireRole(role)(checkParams(h)) }
+}
+
+// metricsHandler serves the registry to the clients the configuration allows.
+func (s *Server) metricsHandler() http.Handler {
+	return s.metricsAccess(promhttp.HandlerFor(s.cfg.Registry, promhttp.HandlerOpts{}))
 }
 
 // methods is one path's handlers by HTTP method. Any other method is a 405 whose Allow header

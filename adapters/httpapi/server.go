@@ -46,6 +46,9 @@ type Config struct {
 	Logger *slog.Logger
 	// Registry receives the HTTP metrics and is served on /metrics. Defaults to a new registry.
 	Registry *prometheus.Registry
+	// Metrics says where /metrics is served and who may read it. The zero value serves it on
+	// the main handler to loopback clients only.
+	Metrics MetricsAccess
 	// OutageReportInterval is how often, at most, a database outage is logged while it lasts.
 	// Defaults to 10s.
 	OutageReportInterval time.Duration

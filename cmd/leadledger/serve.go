@@ -211,26 +211,32 @@ func serve(ctx context.Context, args []string, getenv func(string) string) error
 		}, func() float64 { return float64(view.Failed()) }))
 	api, err := httpapi.New(httpapi.Config{
 		Sources: cfg.Sources, Tokens: cfg.Tokens, Leads: view, Sinks: registry, MaxBodyBytes: cfg.MaxBodyBytes, Logger: log, Registry: reg,
+		Metrics: httpapi.MetricsAccess{Separate: cfg.Metrics.Listen != "", Tokens: cfg.Metrics.Tokens},
 	}, store)
 	if err != nil {
 		return err
 	}
-	ln, err := net.Listen("tcp", cfg.Listen)
+	addrs, handlers := []string{cfg.Listen}, []http.Handler{api}
+	if cfg.Metrics.Listen != "" {
+		addrs, handlers = append(addrs, cfg.Metrics.Listen), append(handlers, api.MetricsHandler())
+	}
+	listeners, err := listenAll(addrs)
 	if err != nil {
-		return fmt.Errorf("listen on %s: %w", cfg.Listen, err)
+		return err
 	}
-	srv := &http.Server{
-		Handler:           api,
-		ReadHeaderTimeout: 5 * time.Second,
-		ReadTimeout:       30 * time.Second,
-		WriteTimeout:      30 * time.Second,
-		IdleTimeout:       120 * time.Second,
+	errc := make(chan error, len(listeners))
+	servers := make([]*http.Server, len(listeners))
+	for i, ln := range listeners {
+		servers[i] = newHTTPServer(handlers[i])
+		go func() { errc <- servers[i].Serve(ln) }()
 	}
-	log.Info("leadledger listening", "addr", ln.Addr().String(), "database", store.Dialect(), "version", version,
-		"projections", cfg.RunProjections, "config", cfg)
+	attrs := []any{"addr", listeners[0].Addr().String()}
+	if len(listeners) > 1 {
+		attrs = append(attrs, "metrics_addr", listeners[1].Addr().String())
+	}
+	log.Info("leadledger listening", append(attrs, "database", store.Dialect(), "version", version,
+		"projections", cfg.RunProjections, "config", cfg)...)
 
-	errc := make(chan error, 1)
-	go func() { errc <- srv.Serve(ln) }()
 	select {
 	case err := <-errc:
 		return fmt.Errorf("serve: %w", err)
@@ -239,11 +245,39 @@ func serve(ctx context.Context, args []string, getenv func(string) string) error
 	log.Info("shutting down: draining in-flight requests")
 	shutdownCtx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	if err := srv.Shutdown(shutdownCtx); err != nil && !errors.Is(err, http.ErrServerClosed) {
-		return fmt.Errorf("drain: %w", err)
+	for _, srv := range servers {
+		if err := srv.Shutdown(shutdownCtx); err != nil && !errors.Is(err, http.ErrServerClosed) {
+			return fmt.Errorf("drain: %w", err)
+		}
 	}
 	log.Info("stopped")
 	return nil
+}
+
+// listenAll takes every address before any is served, so that a busy one stops start-up cleanly.
+func listenAll(addrs []string) ([]net.Listener, error) {
+	var listeners []net.Listener
+	for _, addr := range addrs {
+		ln, err := net.Listen("tcp", addr)
+		if err != nil {
+			for _, l := range listeners {
+				_ = l.Close()
+			}
+			return nil, fmt.Errorf("listen on %s: %w", addr, err)
+		}
+		listeners = append(listeners, ln)
+	}
+	return listeners, nil
+}
+
+func newHTTPServer(h http.Handler) *http.Server {
+	return &http.Server{
+		Handler:           h,
+		ReadHeaderTimeout: 5 * time.Second,
+		ReadTimeout:       30 * time.Second,
+		WriteTimeout:      30 * time.Second,
+		IdleTimeout:       120 * time.Second,
+	}
 }
 
 // keepRunning runs a reader of the log until ctx is done, and starts it again a second after it
