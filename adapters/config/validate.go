@@ -110,7 +110,7 @@ func (c Config) LogValue() slog.Value {
 	return slog.GroupValue(
 		slog.String("listen", c.Listen),
 		slog.String("database", RedactDatabase(c.Database)),
-		slog.Duration("database_wait", c.DatabaseWait),
+		slog.String("database_wait", c.DatabaseWait.String()),
 		slog.Int64("max_body_bytes", c.MaxBodyBytes),
 		slog.Any("sources", sources),
 		slog.Any("tokens", tokens),
