@@ -71,6 +71,12 @@ func (l *ledger) startEngine(t *testing.T, cfg sinks.Config) func() {
 // appendEvents appends n events spread over the given number of leads, returning them stored.
 func (l *ledger) appendEvents(t *testing.T, source string, n, leads int) []domain.Event {
 	t.Helper()
+	return l.appendEventsAt(t, source, n, leads, time.Now)
+}
+
+// appendEventsAt is appendEvents with the time each event is received.
+func (l *ledger) appendEventsAt(t *testing.T, source string, n, leads int, now func() time.Time) []domain.Event {
+	t.Helper()
 	var out []domain.Event
 	for i := range n {
 		key := fmt.Sprintf("visitor-%d", i%leads)
@@ -78,7 +84,7 @@ func (l *ledger) appendEvents(t *testing.T, source string, n, leads int) []domai
 		if i >= leads {
 			p.Type = domain.ConversationEnded
 		}
-		stored, err := l.store.Append(context.Background(), domain.NewEvent(source, "leadflo", p, []byte(fmt.Sprintf(`{"n":%d}`, i)), time.Now()))
+		stored, err := l.store.Append(context.Background(), domain.NewEvent(source, "leadflo", p, []byte(fmt.Sprintf(`{"n":%d}`, i)), now()))
 		if err != nil {
 			t.Fatalf("append: %v", err)
 		}

@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"time"
 
 	"github.com/google/uuid"
 
@@ -15,26 +16,41 @@ import (
 // StartReplay records a replay of a sink: the events after the start position (given, or
 // found from a time) up to to_position (the log's head by default) that match both the sink's
 // filter and the replay's. Its total is counted now, so progress can be followed.
+//
+// A replay only covers what the log holds: a start past the head (a from_position beyond it,
+// a from_time in the future) is refused, as is a to_position not after the start. A start at
+// the head is an empty replay, completed at once; a to_position past the head stops at it.
 func (r *Registry) StartReplay(ctx context.Context, sinkID uuid.UUID, n NewReplay) (Replay, error) {
 	if err := n.Validate(); err != nil {
 		return Replay{}, err
+	}
+	now := r.now().UTC()
+	if n.FromTime != nil && n.FromTime.After(now) {
+		return Replay{}, invalid("Invalid from_time: %s is in the future (the server's time is %s)",
+			n.FromTime.UTC().Format(time.RFC3339), now.Format(time.RFC3339))
 	}
 	sink, err := r.Sink(ctx, sinkID)
 	if err != nil {
 		return Replay{}, err
 	}
-	head, err := r.store.Head(ctx)
-	if err != nil {
-		return Replay{}, err
-	}
-	rp := Replay{ID: uuid.Must(uuid.NewV7()), SinkID: sinkID, Status: ReplayRunning, ToPosition: head,
-		Filter: n.Filter, CreatedAt: r.now().UTC()}
+	rp := Replay{ID: uuid.Must(uuid.NewV7()), SinkID: sinkID, Status: ReplayRunning, Filter: n.Filter, CreatedAt: now}
 	if n.FromPosition != nil {
 		rp.FromPosition = *n.FromPosition
 	} else if rp.FromPosition, err = r.store.PositionBefore(ctx, *n.FromTime); err != nil {
 		return Replay{}, err
 	}
+	head, err := r.store.Head(ctx) // read after the start, so a start found from a time is never past it
+	if err != nil {
+		return Replay{}, err
+	}
+	rp.ToPosition = head
+	if rp.FromPosition > head {
+		return Replay{}, invalid("Invalid from_position: %d is past the log's head %d", rp.FromPosition, head)
+	}
 	if n.ToPosition != nil {
+		if *n.ToPosition <= rp.FromPosition { // from_time's start is only known now
+			return Replay{}, invalid("Invalid to_position: %d is not after the replay's start, position %d", *n.ToPosition, rp.FromPosition)
+		}
 		rp.ToPosition = min(*n.ToPosition, head)
 	}
 	rp.Position = rp.FromPosition
@@ -44,7 +60,7 @@ func (r *Registry) StartReplay(ctx context.Context, sinkID uuid.UUID, n NewRepla
 		}
 	}
 	if rp.Total == 0 {
-		rp.Status, rp.Position, rp.FinishedAt = ReplayCompleted, max(rp.ToPosition, rp.FromPosition), &rp.CreatedAt
+		rp.Status, rp.Position, rp.FinishedAt = ReplayCompleted, rp.ToPosition, &rp.CreatedAt
 	}
 	filter, _ := json.Marshal(rp.Filter)
 	var finished any
