@@ -128,17 +128,30 @@ type delivery struct {
 // receiver is a real HTTP server on loopback that checks every signature and answers with
 // whatever answer returns.
 type receiver struct {
-	t      *testing.T
-	srv    *httptest.Server
-	mu     sync.Mutex
-	got    []delivery
-	answer func(n int, d delivery) (status int, header http.Header)
+	t       *testing.T
+	srv     *httptest.Server
+	mu      sync.Mutex
+	got     []delivery
+	answer  func(n int, d delivery) (status int, header http.Header)
+	arrived int           // requests that reached the handler
+	holdAt  int           // requests past this many wait on hold
+	hold    chan struct{} // nil: nothing waits
 }
 
 func newReceiver(t *testing.T, answer func(n int, d delivery) (int, http.Header)) *receiver {
 	r := &receiver{t: t, answer: answer}
 	key, _ := standardwebhooks.DecodeSecret(secret)
 	r.srv = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
+		r.mu.Lock()
+		r.arrived++
+		hold := r.hold
+		if r.arrived <= r.holdAt {
+			hold = nil
+		}
+		r.mu.Unlock()
+		if hold != nil {
+			<-hold
+		}
 		body, _ := io.ReadAll(req.Body)
 		if !standardwebhooks.Verify([][]byte{key}, req.Header, body, time.Now()) {
 			t.Errorf("delivery with a bad signature: %s", body)
@@ -164,6 +177,20 @@ func newReceiver(t *testing.T, answer func(n int, d delivery) (int, http.Header)
 	}))
 	t.Cleanup(r.srv.Close)
 	return r
+}
+
+// holdAfter makes every request after the first n wait, unanswered, until release is called
+// (at the latest when the test ends): a stop then lands mid-delivery however fast or slow the
+// machine is.
+func (r *receiver) holdAfter(n int) (release func()) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	hold := make(chan struct{})
+	r.hold, r.holdAt = hold, n
+	var once sync.Once
+	release = func() { once.Do(func() { close(hold) }) }
+	r.t.Cleanup(release) // before the server's Close, which waits for its handlers
+	return release
 }
 
 func (r *receiver) deliveries() []delivery {
@@ -193,6 +220,44 @@ func waitFor(t *testing.T, what string, timeout time.Duration, cond func() bool)
 		}
 		time.Sleep(10 * time.Millisecond)
 	}
+}
+
+// stopped waits until no stream delivers from a cursor (a sink's live delivery, or a replay's,
+// named by its table, "sinks" or "sink_replays") and none will: absence proved by what the
+// engine does, not by waiting a while. A stream hands its lease back only once its requests
+// are done. The engine then reconciles in passes, one at a time, each listing the cursors
+// before claiming any; so a witness sink added after another witness was claimed is claimed by
+// a later pass, which means the pass that claimed the first, begun after the hand-back, had
+// finished, and would have claimed the cursor again had it still been runnable.
+func (l *ledger) stopped(t *testing.T, table string, id uuid.UUID) {
+	t.Helper()
+	released := func() bool { return l.lease(t, table, id) == "" }
+	waitFor(t, "the cursor's lease handed back", 20*time.Second, released)
+	for range 2 {
+		w := l.addSink(t, "http://127.0.0.1:9/witness", "now", sinks.Filter{Sources: []string{"no-such-source"}})
+		waitFor(t, "a reconcile pass to claim a witness sink", 20*time.Second, func() bool { return l.lease(t, "sinks", w.ID) != "" })
+		if err := l.registry.Delete(context.Background(), w.ID); err != nil {
+			t.Fatalf("delete witness sink: %v", err)
+		}
+	}
+	if !released() {
+		t.Fatalf("the engine claimed the cursor again: it still counts as runnable")
+	}
+}
+
+// lease is the owner of a cursor's live lease, "" when nobody holds it.
+func (l *ledger) lease(t *testing.T, table string, id uuid.UUID) string {
+	t.Helper()
+	var owner string
+	var until int64
+	err := l.store.ReadDB().QueryRow(l.store.Rebind(`SELECT lease_owner, lease_until FROM `+table+` WHERE id = ?`), id.String()).Scan(&owner, &until)
+	if err != nil {
+		t.Fatalf("read the lease of %s %s: %v", table, id, err)
+	}
+	if until == 0 {
+		return ""
+	}
+	return owner
 }
 
 // only keeps the deliveries of the given events: those of one cursor, when a replay and live

@@ -34,9 +34,12 @@ type Config struct {
 	// Defaults to 5.
 	FailingAfter int
 	// ReplayRateWhileIngesting caps each replay, in events/s, while this process is ingesting
-	// (it appended within the last second), so a replay never takes ingest's CPU; idle, a
-	// replay goes as fast as its receiver acknowledges. Defaults to 2000; negative: no cap.
+	// (it appended within IngestWindow), so a replay never takes ingest's CPU; idle, a replay
+	// goes as fast as its receiver acknowledges. Defaults to 2000; negative: no cap.
 	ReplayRateWhileIngesting float64
+	// IngestWindow is how long after its last append the process counts as ingesting.
+	// Defaults to 1s.
+	IngestWindow time.Duration
 	// LeaseTTL is how long a process holds a cursor without renewing it; another process takes
 	// over a cursor whose lease lapsed. Defaults to 5s.
 	LeaseTTL time.Duration
@@ -55,6 +58,7 @@ func (c *Config) setDefaults() {
 	c.FailingAfter = orDefault(c.FailingAfter, 5)
 	c.LeaseTTL = orDefault(c.LeaseTTL, 5*time.Second)
 	c.ReplayRateWhileIngesting = orDefault(c.ReplayRateWhileIngesting, 2000)
+	c.IngestWindow = orDefault(c.IngestWindow, time.Second)
 	c.Backoff.setDefaults()
 	if c.Logger == nil {
 		c.Logger = slog.Default()

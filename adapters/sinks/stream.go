@@ -173,7 +173,7 @@ func (s *stream) settle(results <-chan outcome, retries chan<- *pending, stopped
 
 // giveWayToIngest holds a replay's delivery to its pace while this process is ingesting.
 func (s *stream) giveWayToIngest(ctx context.Context) error {
-	if s.pace == nil || time.Since(s.m.store.LastAppend()) > time.Second {
+	if s.pace == nil || time.Since(s.m.store.LastAppend()) > s.m.cfg.IngestWindow {
 		return nil
 	}
 	return s.pace.Wait(ctx)
