@@ -152,11 +152,17 @@ func (r *Registry) setStatus(ctx context.Context, id uuid.UUID, status Status) (
 	return r.Sink(ctx, id)
 }
 
-// Delete removes a sink: delivery stops and its replays are cancelled. Its attempts stay on
-// record for auditors.
+// Delete removes a sink: delivery stops and its replays are cancelled. Its credentials go with
+// it (the secret blanked, the URL kept only redacted), in the same statement; its attempts and
+// replays stay on record for auditors.
 func (r *Registry) Delete(ctx context.Context, id uuid.UUID) error {
+	s, err := r.Sink(ctx, id)
+	if err != nil {
+		return err
+	}
 	now := formatTime(r.now())
-	res, err := r.exec(ctx, `UPDATE sinks SET deleted_at = ? WHERE id = ? AND deleted_at IS NULL`, now, id.String())
+	res, err := r.exec(ctx, `UPDATE sinks SET deleted_at = ?, secret = '', url = ? WHERE id = ? AND deleted_at IS NULL`,
+		now, s.RedactedURL(), id.String())
 	if err := affectedOne(res, err, "sink", id); err != nil {
 		return err
 	}

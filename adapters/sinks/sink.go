@@ -5,6 +5,7 @@
 package sinks
 
 import (
+	"encoding/base64"
 	"errors"
 	"fmt"
 	"net/url"
@@ -104,6 +105,33 @@ func (s Sink) RedactedURL() string {
 		u.RawQuery = q.Encode()
 	}
 	return u.String()
+}
+
+// redact replaces the credentials of the sink's URL (user info, query values, as given or as
+// sent) in a text from its receiver, which may echo the request it got. Values shorter than 6
+// characters (a version, a flag) are left: replacing them would garble the text.
+func (s Sink) redact(text string) string {
+	u, err := url.Parse(s.URL)
+	if err != nil {
+		return text
+	}
+	var values []string
+	if u.User != nil {
+		password, _ := u.User.Password()
+		basic := base64.StdEncoding.EncodeToString([]byte(u.User.Username() + ":" + password))
+		values = append(values, u.User.Username(), password, basic)
+	}
+	for _, vs := range u.Query() {
+		values = append(values, vs...)
+	}
+	for _, v := range values {
+		for _, form := range []string{v, url.QueryEscape(v), url.PathEscape(v)} {
+			if len(form) >= 6 {
+				text = strings.ReplaceAll(text, form, "REDACTED")
+			}
+		}
+	}
+	return text
 }
 
 // NewSink is what an engineer asks for when adding a sink.

@@ -3,6 +3,8 @@ package sinks
 import (
 	"context"
 	"fmt"
+
+	"github.com/google/uuid"
 )
 
 // The sinks' tables, beside the log. A cursor row (a sink or a replay) carries a lease: the
@@ -71,6 +73,36 @@ func (r *Registry) Migrate(ctx context.Context) error {
 	for _, stmt := range tables(r.store.Dialect()) {
 		if _, err := r.store.DB().ExecContext(ctx, stmt); err != nil {
 			return fmt.Errorf("migrate sinks: %w", err)
+		}
+	}
+	return r.forgetDeletedCredentials(ctx)
+}
+
+// forgetDeletedCredentials blanks the secret and redacts the URL of sinks deleted before Delete
+// did so itself.
+func (r *Registry) forgetDeletedCredentials(ctx context.Context) error {
+	rows, err := r.store.ReadDB().QueryContext(ctx, `SELECT id, url FROM sinks WHERE deleted_at IS NOT NULL AND secret <> ''`)
+	if err != nil {
+		return fmt.Errorf("find deleted sinks' credentials: %w", err)
+	}
+	var deleted []Sink
+	for rows.Next() {
+		var s Sink
+		var id string
+		if err := rows.Scan(&id, &s.URL); err != nil {
+			rows.Close()
+			return fmt.Errorf("find deleted sinks' credentials: %w", err)
+		}
+		s.ID = uuid.MustParse(id)
+		deleted = append(deleted, s)
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return fmt.Errorf("find deleted sinks' credentials: %w", err)
+	}
+	for _, s := range deleted {
+		if _, err := r.exec(ctx, `UPDATE sinks SET secret = '', url = ? WHERE id = ?`, s.RedactedURL(), s.ID.String()); err != nil {
+			return fmt.Errorf("forget credentials of deleted sink %s: %w", s.ID, err)
 		}
 	}
 	return nil

@@ -81,7 +81,7 @@ func (w webhook) deliver(ctx context.Context, s Sink, e eventstore.Envelope) res
 	case code == http.StatusGone:
 		return result{statusCode: code, gone: true, err: errors.New("receiver answered 410 Gone: sink disabled")}
 	default:
-		return result{statusCode: code, err: fmt.Errorf("receiver answered %d: %s", code, printable(snippet)),
+		return result{statusCode: code, err: fmt.Errorf("receiver answered %d: %s", code, s.redact(printable(snippet))),
 			retryAfter: parseRetryAfter(resp.Header.Get("Retry-After"), w.now())}
 	}
 }
