@@ -116,19 +116,23 @@ func start(t *testing.T, cfgPath, addr string) *server {
 	return nil
 }
 
-// load posts webhooks from several senders until stop is closed, returning the acked event ids.
-func load(url string, stop <-chan struct{}) []string {
-	var mu sync.Mutex
-	var acked []string
-	var wg sync.WaitGroup
+// loader posts webhooks from several senders until finished, keeping the ids of the events the
+// server acknowledged.
+type loader struct {
+	mu    sync.Mutex
+	acked []string
+	stop  chan struct{}
+	done  sync.WaitGroup
+}
+
+func startLoad(url string) *loader {
+	l := &loader{stop: make(chan struct{})}
 	client := &http.Client{Timeout: 5 * time.Second}
-	for w := 0; w < 16; w++ {
-		wg.Add(1)
-		go func(w int) {
-			defer wg.Done()
+	for w := range 16 {
+		l.done.Go(func() {
 			for i := 0; ; i++ {
 				select {
-				case <-stop:
+				case <-l.stop:
 					return
 				default:
 				}
@@ -146,15 +150,28 @@ func load(url string, stop <-chan struct{}) []string {
 				_ = json.NewDecoder(resp.Body).Decode(&reply)
 				resp.Body.Close()
 				if resp.StatusCode == http.StatusOK {
-					mu.Lock()
-					acked = append(acked, reply.EventID)
-					mu.Unlock()
+					l.mu.Lock()
+					l.acked = append(l.acked, reply.EventID)
+					l.mu.Unlock()
 				}
 			}
-		}(w)
+		})
 	}
-	wg.Wait()
-	return acked
+	return l
+}
+
+// count is how many webhooks were acknowledged so far.
+func (l *loader) count() int {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return len(l.acked)
+}
+
+// finish stops the senders and returns the ids of the acknowledged events.
+func (l *loader) finish() []string {
+	close(l.stop)
+	l.done.Wait()
+	return l.acked
 }
 
 // storedEvents pages through /v1/events, checking every raw body against its digest.
@@ -195,20 +212,24 @@ func storedEvents(t *testing.T, url string) map[string]bool {
 	}
 }
 
-// signalUnderLoad sends webhooks to the server, signals it after a while, waits for it to
-// exit, and returns the ids of the events it acknowledged and how it exited.
-func signalUnderLoad(t *testing.T, srv *server, after time.Duration, sig os.Signal) (acked []string, exit error) {
+// signalUnderLoad sends webhooks to the server, signals it once at least n were acknowledged
+// (however long a busy machine takes to get there), waits for it to exit, and returns the ids
+// of the events it acknowledged and how it exited.
+func signalUnderLoad(t *testing.T, srv *server, n int, sig os.Signal) (acked []string, exit error) {
 	t.Helper()
-	stop := make(chan struct{})
-	done := make(chan []string)
-	go func() { done <- load(srv.url, stop) }()
-	time.Sleep(after)
+	l := startLoad(srv.url)
+	for deadline := time.Now().Add(60 * time.Second); l.count() < n; time.Sleep(10 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			_ = srv.cmd.Process.Kill()
+			_ = srv.cmd.Wait()
+			t.Fatalf("only %d of %d webhooks acknowledged in 60s:\n%s", len(l.finish()), n, srv.logs)
+		}
+	}
 	if err := srv.cmd.Process.Signal(sig); err != nil {
 		t.Fatalf("signal %v: %v", sig, err)
 	}
 	exit = srv.cmd.Wait()
-	close(stop)
-	return <-done, exit
+	return l.finish(), exit
 }
 
 // requireStored restarts the server and checks that every acknowledged event is in the log.
@@ -230,10 +251,7 @@ func TestKill9LosesNoAcknowledgedEvent(t *testing.T) {
 		t.Run(backend, func(t *testing.T) {
 			dir, addr := t.TempDir(), freeAddr(t)
 			cfg := writeConfig(t, dir, addr, eventstoretest.URL(t, backend))
-			acked, _ := signalUnderLoad(t, start(t, cfg, addr), 1500*time.Millisecond, syscall.SIGKILL)
-			if len(acked) < 100 {
-				t.Fatalf("only %d webhooks acknowledged before the kill; the test needs load", len(acked))
-			}
+			acked, _ := signalUnderLoad(t, start(t, cfg, addr), 500, syscall.SIGKILL)
 			stored := requireStored(t, cfg, addr, acked)
 			t.Logf("%s: %d acknowledged before kill -9, %d stored, none lost", backend, len(acked), stored)
 		})
@@ -244,12 +262,9 @@ func TestSIGTERMDrainsAndExitsZero(t *testing.T) {
 	dir, addr := t.TempDir(), freeAddr(t)
 	cfg := writeConfig(t, dir, addr, eventstoretest.URL(t, "sqlite"))
 	srv := start(t, cfg, addr)
-	acked, exit := signalUnderLoad(t, srv, 500*time.Millisecond, syscall.SIGTERM)
+	acked, exit := signalUnderLoad(t, srv, 100, syscall.SIGTERM)
 	if exit != nil {
 		t.Fatalf("exit after SIGTERM: %v, want 0\n%s", exit, srv.logs)
-	}
-	if len(acked) == 0 {
-		t.Fatal("no webhook acknowledged before SIGTERM; the test needs load")
 	}
 	requireStored(t, cfg, addr, acked)
 }

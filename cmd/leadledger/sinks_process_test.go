@@ -17,15 +17,29 @@ import (
 
 // countingReceiver acknowledges every delivery after a short delay and counts them by webhook-id.
 type countingReceiver struct {
+	t        *testing.T
 	srv      *httptest.Server
 	mu       sync.Mutex
 	byID     map[string]int
 	requests int
+	arrived  int           // requests that reached the handler
+	holdAt   int           // requests past this many wait on hold
+	hold     chan struct{} // nil: nothing waits
 }
 
 func newCountingReceiver(t *testing.T, delay time.Duration) *countingReceiver {
-	r := &countingReceiver{byID: map[string]int{}}
+	r := &countingReceiver{t: t, byID: map[string]int{}}
 	r.srv = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
+		r.mu.Lock()
+		r.arrived++
+		hold := r.hold
+		if r.arrived <= r.holdAt {
+			hold = nil
+		}
+		r.mu.Unlock()
+		if hold != nil {
+			<-hold
+		}
 		var body struct {
 			ID string `json:"id"`
 		}
@@ -41,6 +55,20 @@ func newCountingReceiver(t *testing.T, delay time.Duration) *countingReceiver {
 	}))
 	t.Cleanup(r.srv.Close)
 	return r
+}
+
+// holdAfter makes every request after the first n wait, unanswered, until release is called
+// (at the latest when the test ends): a kill then lands mid-delivery however fast or slow the
+// machine is.
+func (r *countingReceiver) holdAfter(n int) (release func()) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	hold := make(chan struct{})
+	r.hold, r.holdAt = hold, n
+	var once sync.Once
+	release = func() { once.Do(func() { close(hold) }) }
+	r.t.Cleanup(release) // before the server's Close, which waits for its handlers
+	return release
 }
 
 func (r *countingReceiver) counts() (distinct, requests int) {
@@ -101,6 +129,7 @@ func TestKill9MidReplayThenRestart(t *testing.T) {
 			postWebhooks(t, srv.url, events)
 
 			liveRcv, replayRcv := newCountingReceiver(t, delay), newCountingReceiver(t, delay)
+			releaseLive, releaseReplay := liveRcv.holdAfter(events/4), replayRcv.holdAfter(events/4)
 			secret := "whsec_c2luay1zaWduaW5nLWtleS1mb3ItdGVzdHMtMzI="
 			srv.api(t, "POST", "/v1/sinks", `{"name":"live","type":"webhook","url":"`+liveRcv.srv.URL+`","secret":"`+secret+`","start":"beginning"}`)
 			sink := srv.api(t, "POST", "/v1/sinks", `{"name":"replayed","type":"webhook","url":"`+replayRcv.srv.URL+`","secret":"`+secret+`","start":"now"}`)
@@ -108,23 +137,23 @@ func TestKill9MidReplayThenRestart(t *testing.T) {
 			if replay["total"].(float64) != events {
 				t.Fatalf("replay total %v, want %d", replay["total"], events)
 			}
-			for deadline := time.Now().Add(20 * time.Second); ; time.Sleep(5 * time.Millisecond) {
+			// Both receivers answer the first quarter, then hold every request: the kill lands in
+			// the middle of both deliveries, however fast or slow the machine.
+			for deadline := time.Now().Add(60 * time.Second); ; time.Sleep(5 * time.Millisecond) {
 				a, _ := liveRcv.counts()
 				b, _ := replayRcv.counts()
 				if a >= events/4 && b >= events/4 {
 					break
 				}
 				if time.Now().After(deadline) {
+					_ = srv.cmd.Process.Kill()
 					t.Fatalf("deliveries did not start: %d live, %d replayed", a, b)
 				}
 			}
 			_ = srv.cmd.Process.Signal(syscall.SIGKILL)
 			_ = srv.cmd.Wait()
-			beforeLive, _ := liveRcv.counts()
-			beforeReplay, _ := replayRcv.counts()
-			if beforeLive == events || beforeReplay == events {
-				t.Fatalf("delivery finished before the kill; the test proves nothing")
-			}
+			releaseLive() // what was held was in flight at the kill: it counts, and is sent again
+			releaseReplay()
 
 			srv = start(t, cfg, addr)
 			defer func() { _ = srv.cmd.Process.Kill(); _ = srv.cmd.Wait() }()
