@@ -73,7 +73,7 @@ func (w webhook) deliver(ctx context.Context, s Sink, e eventstore.Envelope) res
 		return result{err: transportError(err)}
 	}
 	defer resp.Body.Close()
-	snippet, _ := io.ReadAll(io.LimitReader(resp.Body, 200))
+	answer, _ := io.ReadAll(io.LimitReader(resp.Body, answerRead))
 	_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, 1<<20)) // lets the connection be reused
 	switch code := resp.StatusCode; {
 	case code >= 200 && code < 300:
@@ -81,7 +81,7 @@ func (w webhook) deliver(ctx context.Context, s Sink, e eventstore.Envelope) res
 	case code == http.StatusGone:
 		return result{statusCode: code, gone: true, err: errors.New("receiver answered 410 Gone: sink disabled")}
 	default:
-		return result{statusCode: code, err: fmt.Errorf("receiver answered %d: %s", code, s.redact(printable(snippet))),
+		return result{statusCode: code, err: fmt.Errorf("receiver answered %d: %s", code, s.quote(answer)),
 			retryAfter: parseRetryAfter(resp.Header.Get("Retry-After"), w.now())}
 	}
 }
@@ -98,7 +98,25 @@ func transportError(err error) error {
 	return fmt.Errorf("request failed: %v", err)
 }
 
-// printable keeps the start of a receiver's answer readable in last_error.
+// How much of a receiver's answer is read, and how much of it is kept in last_error: more is
+// read than kept, so that a credential the answer echoes is redacted whole, never cut in two.
+const answerRead, answerKept = 1024, 200
+
+// quote is the start of a receiver's answer as kept in last_error: readable, and without the
+// credentials of the sink's URL.
+func (s Sink) quote(answer []byte) string {
+	text := s.redact(printable(answer))
+	if len(text) > answerKept {
+		cut := answerKept
+		for cut > 0 && !utf8.RuneStart(text[cut]) {
+			cut--
+		}
+		text = text[:cut]
+	}
+	return text
+}
+
+// printable keeps a receiver's answer readable on one line.
 func printable(b []byte) string {
 	s := strings.ToValidUTF8(string(b), "?")
 	s = strings.Join(strings.Fields(s), " ")
