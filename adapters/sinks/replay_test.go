@@ -64,9 +64,8 @@ func TestReplayBesideLive(t *testing.T) {
 func TestReplayFromTimeWithFilter(t *testing.T) {
 	forEachBackend(t, func(t *testing.T, url string) {
 		l := openLedger(t, url, fastConfig())
-		l.appendEvents(t, "leadflo", 10, 10)
-		time.Sleep(20 * time.Millisecond)
-		from := time.Now()
+		l.appendEventsAt(t, "leadflo", 10, 10, func() time.Time { return time.Now().Add(-time.Minute) })
+		from := time.Now().Add(-30 * time.Second)
 		later := l.appendEvents(t, "leadflo", 30, 10) // 10 LeadCaptured, then 20 ConversationEnded
 		rcv := newReceiver(t, nil)
 		s := l.addSink(t, rcv.srv.URL, "now", sinks.Filter{})
