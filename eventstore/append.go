@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 
 	wsql "github.com/ThreeDotsLabs/watermill-sql/v3/pkg/sql"
 	"github.com/ThreeDotsLabs/watermill/message"
@@ -32,6 +33,11 @@ func (s *Store) Append(ctx context.Context, events ...domain.Event) ([]domain.Ev
 	if len(events) > MaxAppend {
 		return nil, fmt.Errorf("append %d events: at most %d in one call", len(events), MaxAppend)
 	}
+	for _, e := range events {
+		if err := checkColumns(e); err != nil {
+			return nil, err
+		}
+	}
 	req := &appendRequest{ctx: ctx, events: append([]domain.Event(nil), events...), done: make(chan error, 1)}
 	if err := s.writer.submit(ctx, req); err != nil {
 		return nil, err
@@ -46,6 +52,18 @@ func (s *Store) Append(ctx context.Context, events ...domain.Event) ([]domain.Ev
 		// The batch may still commit; the caller was not told it did, so it is not acknowledged.
 		return nil, fmt.Errorf("append: %w", ctx.Err())
 	}
+}
+
+// checkColumns refuses an event with a NUL in a text column: PostgreSQL's text cannot hold one
+// (SQLite can: the two backends would differ). The parsers refuse a NUL in a vendor's time;
+// the raw body and the normalised data are stored escaped, and may hold one.
+func checkColumns(e domain.Event) error {
+	for name, v := range map[string]string{"source": e.Source, "vendor": e.Vendor, "occurred_at": e.OccurredAt, "type": string(e.Type)} {
+		if strings.ContainsRune(v, 0) {
+			return fmt.Errorf("append event %s: its %s contains a NUL character", e.ID, name)
+		}
+	}
+	return nil
 }
 
 // appendTx assigns versions and writes the batch's events through watermill's publisher.

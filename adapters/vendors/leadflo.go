@@ -21,7 +21,7 @@ func ParseLeadFlo(raw []byte) (domain.Parsed, error) {
 	if event != "visitor_created" && event != "conversation_ended" {
 		return domain.Parsed{}, domain.InvalidField("event", `must be "visitor_created" or "conversation_ended"`)
 	}
-	timestamp, errTime := o.str("timestamp")
+	timestamp, errTime := o.timeStr("timestamp")
 	website, errSite := o.str("websiteId")
 	data, errData := o.requiredObject("data")
 	if err := firstErr(errTime, errSite, errData); err != nil {

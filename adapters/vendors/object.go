@@ -74,6 +74,16 @@ func (o *object) str(key string) (string, error) {
 	return s, nil
 }
 
+// timeStr returns an optional string field the vendor documents as a time, kept as sent but
+// for a NUL character, which no time holds and PostgreSQL's text cannot store.
+func (o *object) timeStr(key string) (string, error) {
+	s, err := o.str(key)
+	if err == nil && strings.ContainsRune(s, 0) {
+		return "", domain.InvalidField(o.name(key), "a time must not contain a NUL character")
+	}
+	return s, err
+}
+
 // requiredStr returns a string field that must be present and not blank.
 func (o *object) requiredStr(key string) (string, error) {
 	s, err := o.str(key)

@@ -27,7 +27,7 @@ func ParseSensei(raw []byte) (domain.Parsed, error) {
 			return domain.Parsed{}, err
 		}
 	}
-	timestamp, errTime := o.str("timestamp")
+	timestamp, errTime := o.timeStr("timestamp")
 	id, errID := lead.str("id")
 	name, errName := lead.str("name")
 	email, errEmail := lead.emailField("email", true)

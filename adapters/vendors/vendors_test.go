@@ -140,6 +140,12 @@ func TestRejections(t *testing.T) {
 		{"sensei", `{"event":"lead.updated","data":{"email":"a@b.c"}}`, `Invalid field event: must be "lead.created"`},
 		{"sensei", `{"event":"lead.created"}`, "Missing required field: data"},
 		{"sensei", `{"name":"flat without email"}`, "Missing required field: email"},
+		// A NUL in a time: no time holds one, and PostgreSQL's text cannot store it.
+		{"leadflo", `{"event":"visitor_created","timestamp":"2026-01-01T10:00:00Z\u0000","data":{"visitor":{"id":"v"}}}`, "Invalid field timestamp: a time must not contain a NUL character"},
+		{"sensei", `{"event":"lead.created","timestamp":"\u0000","data":{"email":"a@b.c"}}`, "Invalid field timestamp: a time must not contain a NUL character"},
+		{"sensei", `{"email":"a@b.c","timestamp":"2026\u0000"}`, "Invalid field timestamp: a time must not contain a NUL character"},
+		{"whatconverts", `{"trigger":"new","lead_id":1,"date_created":"2026-01-01\u0000"}`, "Invalid field date_created: a time must not contain a NUL character"},
+		{"whatconverts", `{"trigger":"update","lead_id":1,"last_updated":"\u00002026-01-01"}`, "Invalid field last_updated: a time must not contain a NUL character"},
 	} {
 		p, _ := vendors.ForVendor(c.vendor)
 		_, err := p([]byte(c.body))

@@ -66,6 +66,11 @@ func whatConvertsData(o *object) (domain.LeadData, error) {
 		errs = append(errs, err)
 		return s
 	}
+	timeStr := func(key string) string {
+		s, err := o.timeStr(key)
+		errs = append(errs, err)
+		return s
+	}
 	additional, err := o.object("additional_fields")
 	errs = append(errs, err)
 	extra := func(key string) string {
@@ -82,8 +87,8 @@ func whatConvertsData(o *object) (domain.LeadData, error) {
 	d.Company = firstOf(str("contact_company_name"), extra("company_name"))
 	d.Status = str("lead_state")
 	d.Message = extra("message")
-	d.VendorCreatedAt = str("date_created")
-	d.VendorUpdatedAt = str("last_updated")
+	d.VendorCreatedAt = timeStr("date_created")
+	d.VendorUpdatedAt = timeStr("last_updated")
 	d.Score, err = o.number("lead_score")
 	errs = append(errs, err)
 	d.Spam, err = o.boolean("spam")
