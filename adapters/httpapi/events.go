@@ -80,8 +80,7 @@ func (s *Server) listEvents(w http.ResponseWriter, r *http.Request) {
 	f.Sources = sources
 	events, err := s.log.ReadAll(r.Context(), after, int(limit), f)
 	if err != nil {
-		s.cfg.Logger.Error("read log", "err", err)
-		writeError(w, http.StatusInternalServerError, "Could not read the log")
+		s.internalError(w, "read log", err)
 		return
 	}
 	out := make([]eventJSON, len(events))

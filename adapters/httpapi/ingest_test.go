@@ -112,7 +112,7 @@ func newLedgerWith(t *testing.T, databaseURL string, configure func(*httpapi.Con
 	cfg := httpapi.Config{
 		Leads:           view,
 		Sinks:           registry,
-		ReadWaitTimeout: 500 * time.Millisecond,
+		ReadWaitTimeout: 3 * time.Second, // generous: the view runs beside other packages' tests
 		MaxBodyBytes:    64 << 10,
 		Logger:          logger,
 		Now:             func() time.Time { return l.now.Add(time.Duration(l.later.Load())) },

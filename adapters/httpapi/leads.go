@@ -12,6 +12,7 @@ import (
 	"github.com/gorilla/mux"
 
 	"github.com/leadledger/leadledger/domain"
+	"github.com/leadledger/leadledger/eventstore"
 	"github.com/leadledger/leadledger/projections"
 )
 
@@ -219,6 +220,12 @@ func (s *Server) status(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Server) internalError(w http.ResponseWriter, what string, err error) {
+	if eventstore.IsUnavailable(err) {
+		s.cfg.Logger.Warn(what, "err", err)
+		w.Header().Set("Retry-After", "1")
+		writeError(w, http.StatusServiceUnavailable, "The ledger's database is unavailable; please retry")
+		return
+	}
 	s.cfg.Logger.Error(what, "err", err)
 	writeError(w, http.StatusInternalServerError, "Internal error: "+what+" failed")
 }
