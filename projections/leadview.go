@@ -12,7 +12,6 @@ import (
 	wsql "github.com/ThreeDotsLabs/watermill-sql/v3/pkg/sql"
 	"github.com/ThreeDotsLabs/watermill/message"
 
-	"github.com/leadledger/leadledger/domain"
 	"github.com/leadledger/leadledger/eventstore"
 )
 
@@ -26,8 +25,11 @@ type LeadView struct {
 	log     *slog.Logger
 	failed  atomic.Int64
 	cache   leadCache
-	batch   []effect       // folded, not yet written: see flush
+	batch   []effect       // collected, not yet folded and written: see flush
+	batchTx *sql.Tx        // the subscriber transaction batch belongs to
 	retries map[string]int // failed folds of the message being re-sent, by message id
+	// unavailable is set when the database failed the batch under way: it is not written.
+	unavailable error
 }
 
 // NewLeadView creates the view's tables if needed.
@@ -63,6 +65,13 @@ func (v *LeadView) Run(ctx context.Context) error {
 				return nil
 			}
 			if err := v.fold(msg); err != nil {
+				if eventstore.IsUnavailable(err) {
+					// The database's fault, not the event's: the batch fails at its checkpoint
+					// (see flush) and is delivered again, rather than re-sent in a dead transaction.
+					v.unavailable = err
+					msg.Ack()
+					continue
+				}
 				if v.retries[msg.UUID]++; v.retries[msg.UUID] < foldAttempts {
 					v.log.Error("lead view: event not handled, will be delivered again", "event", msg.UUID, "err", err)
 					msg.Nack()
@@ -78,15 +87,23 @@ func (v *LeadView) Run(ctx context.Context) error {
 	}
 }
 
-// fold applies one event to the cached leads and keeps the result for flush, which writes the
-// whole batch just before the subscriber commits it with the group's checkpoint.
+// fold decodes one event and keeps it for flush, which folds and writes the whole batch just
+// before the subscriber commits it with the group's checkpoint: the batch's leads are then
+// loaded in one query rather than one round trip per lead.
 func (v *LeadView) fold(msg *message.Message) error {
 	tx, ok := wsql.TxFromContext(msg.Context())
 	if !ok {
 		return errors.New("no subscriber transaction in the message context")
 	}
-	ctx := msg.Context()
-	if err := v.cache.join(ctx, tx, v); err != nil {
+	if tx != v.batchTx {
+		if len(v.batch) > 0 || v.unavailable != nil {
+			// The previous transaction ended without our flush (rolled back, or nothing
+			// acked): what was collected in it never reached the database.
+			v.cache.forget()
+		}
+		v.batch, v.batchTx, v.unavailable = nil, tx, nil
+	}
+	if err := v.cache.join(msg.Context(), tx, v); err != nil {
 		return err
 	}
 	e, err := eventstore.DecodeMessage(msg)
@@ -96,15 +113,7 @@ func (v *LeadView) fold(msg *message.Message) error {
 		v.batch = append(v.batch, failedEffect(msg, err))
 		return nil
 	}
-	lead, cached := v.cache.leads[e.LeadID]
-	if !cached {
-		if lead, err = v.load(ctx, tx, e.LeadID.String()); err != nil && !errors.Is(err, domain.ErrNotFound) {
-			return err
-		}
-	}
-	lead, outcome := domain.Apply(lead, e)
-	v.cache.leads[e.LeadID], v.cache.applied = lead, e.Position
-	v.batch = append(v.batch, effect{position: e.Position, leadID: e.LeadID.String(), event: e, lead: lead, outcome: outcome})
+	v.batch = append(v.batch, effect{position: e.Position, leadID: e.LeadID.String(), event: e})
 	return nil
 }
 

@@ -7,6 +7,7 @@ import (
 	"fmt"
 
 	"github.com/leadledger/leadledger/domain"
+	"github.com/leadledger/leadledger/eventstore"
 )
 
 // applyAttempts and foldAttempts bound the retries of one event before it is recorded as failed
@@ -17,7 +18,7 @@ const (
 	foldAttempts  = 5
 )
 
-// effect is what folding one event did, waiting to be written.
+// effect is one event of a batch and, once folded, what it did, waiting to be written.
 type effect struct {
 	position int64
 	leadID   string
@@ -27,13 +28,50 @@ type effect struct {
 	failure  error // the event could not be decoded
 }
 
-// flush writes the folded batch, in the subscriber's transaction, just before the group's
-// checkpoint: one INSERT for the outcomes and one upsert for the leads. If that fails (say one
-// event carries a value the database refuses), the batch is applied again event by event, so
-// the bad event is recorded as failed and the others still land.
+// foldBatch applies the batch's events, in order, to their leads: the cached ones, and the
+// others loaded in one query.
+func (v *LeadView) foldBatch(ctx context.Context, tx *sql.Tx, batch []effect) error {
+	var missing []string
+	wanted := map[string]bool{}
+	for _, ef := range batch {
+		if ef.failure != nil || wanted[ef.leadID] {
+			continue
+		}
+		if _, cached := v.cache.leads[ef.event.LeadID]; !cached {
+			wanted[ef.leadID] = true
+			missing = append(missing, ef.leadID)
+		}
+	}
+	loaded, err := v.loadMany(ctx, tx, missing)
+	if err != nil {
+		return err
+	}
+	for id, lead := range loaded {
+		v.cache.leads[id] = lead
+	}
+	for i := range batch {
+		ef := &batch[i]
+		if ef.failure == nil {
+			ef.lead, ef.outcome = domain.Apply(v.cache.leads[ef.event.LeadID], ef.event)
+			v.cache.leads[ef.event.LeadID] = ef.lead
+		}
+		v.cache.applied = ef.position
+	}
+	return nil
+}
+
+// flush folds and writes the batch, in the subscriber's transaction, just before the group's
+// checkpoint: one query for the leads not cached, one INSERT for the outcomes and one upsert
+// for the leads. If that fails (a stored lead that no longer decodes, a value the database
+// refuses), the batch is applied again event by event, so the bad event is recorded as failed
+// and the others still land.
 func (v *LeadView) flush(acked int64) error {
-	batch, tx := v.batch, v.cache.tx
-	v.batch = nil
+	batch, tx, unavailable := v.batch, v.batchTx, v.unavailable
+	v.batch, v.unavailable = nil, nil
+	if unavailable != nil {
+		v.cache.forget()
+		return fmt.Errorf("lead view: batch not folded, the database is unavailable: %w", unavailable)
+	}
 	if len(batch) == 0 {
 		return nil
 	}
@@ -44,7 +82,12 @@ func (v *LeadView) flush(acked int64) error {
 		return fmt.Errorf("lead view: acked position %d is not the last folded %d", acked, batch[len(batch)-1].position)
 	}
 	ctx := context.Background()
-	err := v.inSavepoint(ctx, tx, func() error { return v.writeBatch(ctx, batch) })
+	err := v.inSavepoint(ctx, tx, func() error {
+		if err := v.foldBatch(ctx, tx, batch); err != nil {
+			return err
+		}
+		return v.writeBatch(ctx, batch)
+	})
 	if err == nil {
 		for _, ef := range batch {
 			if ef.failure != nil {
@@ -53,8 +96,11 @@ func (v *LeadView) flush(acked int64) error {
 		}
 		return nil
 	}
-	v.log.Warn("lead view: batch write failed, applying its events one by one", "err", err)
 	v.cache.forget()
+	if eventstore.IsUnavailable(err) {
+		return err // delivered again once the database is back
+	}
+	v.log.Warn("lead view: batch write failed, applying its events one by one", "err", err)
 	for _, ef := range batch {
 		if ef.failure != nil {
 			v.failed.Add(1)
@@ -71,7 +117,7 @@ func (v *LeadView) flush(acked int64) error {
 }
 
 func (v *LeadView) writeBatch(ctx context.Context, batch []effect) error {
-	tx := v.cache.tx
+	tx := v.batchTx
 	outcomes := newBulkInsert(v.store.Rebind, "lead_view_events (position, lead_id, applied, skip_reason, error)", 5,
 		"ON CONFLICT (position) DO NOTHING")
 	leads := newBulkInsert(v.store.Rebind, "lead_view (id, source, email_normalized, search, last_position, state)", 6,
@@ -85,7 +131,7 @@ func (v *LeadView) writeBatch(ctx context.Context, batch []effect) error {
 			reason = string(ef.outcome.SkipReason)
 		}
 		if ef.failure != nil {
-			failure = ef.failure.Error()
+			failure = textColumn(ef.failure.Error())
 		}
 		if ef.position != 0 {
 			if err := outcomes.add(ctx, tx, ef.position, ef.leadID, ef.outcome.Applied, reason, failure); err != nil {
@@ -115,18 +161,19 @@ func (v *LeadView) writeBatch(ctx context.Context, batch []effect) error {
 }
 
 // applyAlone applies one event in its own savepoint, retried, and records it as failed if it
-// still cannot be written.
+// still cannot be written. An unavailable database is not the event's fault: the error rolls
+// the batch back, to be delivered again once the database is back.
 func (v *LeadView) applyAlone(ctx context.Context, e domain.Event) error {
 	var err error
 	for attempt := 1; attempt <= applyAttempts; attempt++ {
-		if err = v.apply(ctx, v.cache.tx, e); err == nil {
-			return nil
+		if err = v.apply(ctx, v.batchTx, e); err == nil || eventstore.IsUnavailable(err) {
+			return err
 		}
 		v.log.Warn("lead view: apply failed", "position", e.Position, "attempt", attempt, "err", err)
 	}
 	v.failed.Add(1)
 	v.log.Error("lead view: event recorded as failed to apply", "position", e.Position, "lead", e.LeadID, "err", err)
-	return v.recordFailure(ctx, v.cache.tx, e.Position, e.LeadID.String(), err)
+	return v.recordFailure(ctx, v.batchTx, e.Position, e.LeadID.String(), err)
 }
 
 func (v *LeadView) inSavepoint(ctx context.Context, tx *sql.Tx, fn func() error) error {

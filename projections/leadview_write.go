@@ -32,12 +32,6 @@ func (c *leadCache) join(ctx context.Context, tx *sql.Tx, v *LeadView) error {
 	if c.tx == tx {
 		return nil
 	}
-	if len(v.batch) > 0 {
-		// The previous transaction ended without our flush (rolled back, or nothing acked):
-		// what was folded in it never reached the database.
-		v.batch = nil
-		c.forget()
-	}
 	checkpoint, err := v.store.GroupPositionIn(ctx, tx, LeadViewGroup)
 	if err != nil {
 		return err
@@ -91,7 +85,7 @@ func (v *LeadView) recordFailure(ctx context.Context, tx *sql.Tx, position int64
 	if v.dialect == "postgres" {
 		write = v.writePostgres
 	}
-	if err := write(ctx, tx, nil, []any{position, leadID, false, nil, cause.Error()}); err != nil {
+	if err := write(ctx, tx, nil, []any{position, leadID, false, nil, textColumn(cause.Error())}); err != nil {
 		return err
 	}
 	v.cache.applied = position
@@ -107,8 +101,13 @@ func newLeadRow(l domain.Lead) (leadRow, error) {
 		return nil, fmt.Errorf("encode lead %s: %w", l.ID, err)
 	}
 	search := strings.ToLower(strings.Join([]string{l.FirstName, l.LastName, l.Name, l.Email, l.Phone, l.Company}, "\n"))
-	return leadRow{l.ID.String(), l.Source, l.EmailNormalized, search, l.LastPosition, string(state)}, nil
+	return leadRow{l.ID.String(), textColumn(l.Source), textColumn(l.EmailNormalized), textColumn(search), l.LastPosition, string(state)}, nil
 }
+
+// textColumn makes a value storable in PostgreSQL's text, which cannot hold a NUL: it becomes
+// U+FFFD. Only the searched columns are touched; the lead's state keeps the exact value (JSON
+// escapes a NUL), and a search for a NUL is refused before it gets here.
+func textColumn(s string) string { return strings.ReplaceAll(s, "\x00", "\uFFFD") }
 
 const (
 	upsertLead = `INSERT INTO lead_view (id, source, email_normalized, search, last_position, state)
@@ -195,6 +194,42 @@ func pgLiteral(v any) string {
 // querier is what both *sql.DB and *sql.Tx offer for reads.
 type querier interface {
 	QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row
+}
+
+// loadMany reads the stored view of several leads in one query; leads not in the view are
+// left out.
+func (v *LeadView) loadMany(ctx context.Context, tx *sql.Tx, ids []string) (map[uuid.UUID]domain.Lead, error) {
+	leads := make(map[uuid.UUID]domain.Lead, len(ids))
+	for len(ids) > 0 {
+		chunk := ids[:min(len(ids), 500)]
+		ids = ids[len(chunk):]
+		args := make([]any, len(chunk))
+		for i, id := range chunk {
+			args[i] = id
+		}
+		rows, err := tx.QueryContext(ctx, v.q(`SELECT state FROM lead_view WHERE id IN (`+
+			strings.TrimSuffix(strings.Repeat("?,", len(chunk)), ",")+`)`), args...)
+		if err != nil {
+			return nil, fmt.Errorf("load %d leads: %w", len(chunk), err)
+		}
+		for rows.Next() {
+			var state string
+			if err := rows.Scan(&state); err != nil {
+				_ = rows.Close()
+				return nil, fmt.Errorf("load leads: %w", err)
+			}
+			lead, err := decodeLead(state)
+			if err != nil {
+				_ = rows.Close()
+				return nil, err
+			}
+			leads[lead.ID] = lead
+		}
+		if err := errors.Join(rows.Err(), rows.Close()); err != nil {
+			return nil, fmt.Errorf("load leads: %w", err)
+		}
+	}
+	return leads, nil
 }
 
 func (v *LeadView) load(ctx context.Context, q querier, id string) (domain.Lead, error) {
