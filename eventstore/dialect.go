@@ -20,15 +20,18 @@ type dialect struct {
 	lockAppends string
 	// isUniqueViolation reports a broken UNIQUE constraint.
 	isUniqueViolation func(error) bool
+	// metadataData reads the normalised data, as JSON text, out of a row's metadata.
+	metadataData string
 }
 
 // appendLockKey is the advisory lock that serialises appends on PostgreSQL ("leadlog" in ASCII).
 const appendLockKey = 0x6c6561646c6f67
 
 var postgresDialect = dialect{
-	name:        "postgres",
-	bind:        func(i int) string { return fmt.Sprintf("$%d", i) },
-	lockAppends: fmt.Sprintf("SELECT pg_advisory_xact_lock(%d)", appendLockKey),
+	name:         "postgres",
+	bind:         func(i int) string { return fmt.Sprintf("$%d", i) },
+	lockAppends:  fmt.Sprintf("SELECT pg_advisory_xact_lock(%d)", appendLockKey),
+	metadataData: `metadata->>'data'`,
 	isUniqueViolation: func(err error) bool {
 		var pqErr *pq.Error
 		return errors.As(err, &pqErr) && pqErr.Code == "23505"
@@ -36,8 +39,9 @@ var postgresDialect = dialect{
 }
 
 var sqliteDialect = dialect{
-	name: "sqlite",
-	bind: func(int) string { return "?" },
+	name:         "sqlite",
+	bind:         func(int) string { return "?" },
+	metadataData: `json_extract(metadata, '$.data')`,
 	isUniqueViolation: func(err error) bool {
 		var sqliteErr *sqlite.Error
 		return errors.As(err, &sqliteErr) &&

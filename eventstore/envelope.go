@@ -29,39 +29,38 @@ type Envelope struct {
 
 // ReadEnvelopes is ReadAll without the raw bodies, with the data left encoded.
 func (s *Store) ReadEnvelopes(ctx context.Context, after int64, limit int, f Filter) ([]Envelope, error) {
-	data := `metadata->>'data'`
-	if s.dialect.name == "sqlite" {
-		data = `json_extract(metadata, '$.data')`
-	}
-	where, args := s.where(after, f)
-	rows, err := s.reads.QueryContext(ctx, `SELECT "offset", uuid, stream_id, event_type, source, vendor, occurred_at, received_at, `+
-		data+` FROM `+eventsTable+where+` ORDER BY "offset" LIMIT `+s.dialect.bind(len(args)+1), append(args, limit)...)
+	var out []Envelope
+	err := s.readPages(ctx, after, limit, f, s.envelopesQuery, func(rows *sql.Rows) (int64, error) {
+		e, err := scanEnvelope(rows)
+		out = append(out, e)
+		return e.Position, err
+	})
 	if err != nil {
 		return nil, fmt.Errorf("read envelopes after %d: %w", after, err)
 	}
-	defer rows.Close()
-	var out []Envelope
-	for rows.Next() {
-		var e Envelope
-		var id, lead, typ string
-		var received any
-		var d sql.RawBytes
-		if err := rows.Scan(&e.Position, &id, &lead, &typ, &e.Source, &e.Vendor, &e.OccurredAt, &received, &d); err != nil {
-			return nil, fmt.Errorf("scan envelope: %w", err)
-		}
-		if e.ID, err = uuid.Parse(id); err != nil {
-			return nil, fmt.Errorf("event id %q: %w", id, err)
-		}
-		if e.LeadID, err = uuid.Parse(lead); err != nil {
-			return nil, fmt.Errorf("lead id of event %s: %w", id, err)
-		}
-		if e.ReceivedAt, err = receivedTime(received); err != nil {
-			return nil, fmt.Errorf("received_at of event %s: %w", id, err)
-		}
-		e.Type, e.Data = domain.EventType(typ), json.RawMessage(append([]byte(nil), d...))
-		out = append(out, e)
+	return out, nil
+}
+
+func scanEnvelope(rows *sql.Rows) (Envelope, error) {
+	var e Envelope
+	var id, lead, typ string
+	var received any
+	var d sql.RawBytes
+	if err := rows.Scan(&e.Position, &id, &lead, &typ, &e.Source, &e.Vendor, &e.OccurredAt, &received, &d); err != nil {
+		return e, fmt.Errorf("scan envelope: %w", err)
 	}
-	return out, rows.Err()
+	var err error
+	if e.ID, err = uuid.Parse(id); err != nil {
+		return e, fmt.Errorf("event id %q: %w", id, err)
+	}
+	if e.LeadID, err = uuid.Parse(lead); err != nil {
+		return e, fmt.Errorf("lead id of event %s: %w", id, err)
+	}
+	if e.ReceivedAt, err = receivedTime(received); err != nil {
+		return e, fmt.Errorf("received_at of event %s: %w", id, err)
+	}
+	e.Type, e.Data = domain.EventType(typ), json.RawMessage(append([]byte(nil), d...))
+	return e, nil
 }
 
 // receivedTime reads received_at: a timestamp on PostgreSQL, RFC 3339 text on SQLite.

@@ -6,10 +6,9 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"strings"
 	"time"
 
-	"github.com/ThreeDotsLabs/watermill/message"
+	wsql "github.com/ThreeDotsLabs/watermill-sql/v3/pkg/sql"
 	"github.com/google/uuid"
 
 	"github.com/leadledger/leadledger/domain"
@@ -23,12 +22,9 @@ type Filter struct {
 	UpTo int64
 }
 
-const selectEvents = `SELECT "offset", uuid, payload, metadata FROM ` + eventsTable
-
 // ReadStream returns a lead's events in version order.
 func (s *Store) ReadStream(ctx context.Context, leadID uuid.UUID) ([]domain.Event, error) {
-	events, err := s.query(ctx, selectEvents+` WHERE stream_id = `+s.dialect.bind(1)+
-		` ORDER BY stream_version`, leadID.String())
+	events, err := s.query(ctx, s.streamQuery(leadID))
 	if err != nil {
 		return nil, fmt.Errorf("read stream %s: %w", leadID, err)
 	}
@@ -40,51 +36,83 @@ func (s *Store) ReadStream(ctx context.Context, leadID uuid.UUID) ([]domain.Even
 // Paging by position is safe because appends commit in position order (see the package doc):
 // no row with a smaller position can commit after a larger one was visible.
 func (s *Store) ReadAll(ctx context.Context, after int64, limit int, f Filter) ([]domain.Event, error) {
-	where, args := s.where(after, f)
-	events, err := s.query(ctx, selectEvents+where+` ORDER BY "offset" LIMIT `+s.dialect.bind(len(args)+1), append(args, limit)...)
+	var events []domain.Event
+	err := s.readPages(ctx, after, limit, f, s.readAllQuery, func(rows *sql.Rows) (int64, error) {
+		e, err := scanEvent(rows)
+		events = append(events, e)
+		return e.Position, err
+	})
 	if err != nil {
 		return nil, fmt.Errorf("read log after %d: %w", after, err)
 	}
 	return events, nil
 }
 
+// maxWindow is the most positions one query of a page covers: see readPages.
+const maxWindow = 1 << 16
+
+// readPages reads up to limit events after a position that match f, in position order, a
+// window of positions per query: each query covers only (after, after+window], up to f.UpTo or
+// the head, so it costs O(window) whatever plan the database picks for it (PostgreSQL without
+// table statistics sorted a bitmap scan of everything up to the head, on every page). The
+// window starts at the page size and doubles while a filter finds little.
+func (s *Store) readPages(ctx context.Context, after int64, limit int, f Filter,
+	query func(after int64, limit int, f Filter) wsql.Query, scan func(*sql.Rows) (position int64, err error)) error {
+	end := f.UpTo
+	if end <= 0 {
+		head, err := s.Head(ctx)
+		if err != nil {
+			return err
+		}
+		end = head
+	}
+	window := int64(max(limit, 1))
+	for read := 0; read < limit && after < end; {
+		wf := f
+		wf.UpTo = min(after+window, end)
+		asked := limit - read
+		n, err := s.scanRows(ctx, query(after, asked, wf), scan)
+		if err != nil {
+			return err
+		}
+		if read += n; n < asked { // the window is exhausted
+			after, window = wf.UpTo, min(2*window, maxWindow)
+		}
+	}
+	return nil
+}
+
+// scanRows runs a query and scans each row; it returns how many there were.
+func (s *Store) scanRows(ctx context.Context, q wsql.Query, scan func(*sql.Rows) (int64, error)) (int, error) {
+	rows, err := s.reads.QueryContext(ctx, q.Query, q.Args...)
+	if err != nil {
+		return 0, err
+	}
+	defer rows.Close()
+	n := 0
+	for rows.Next() {
+		if _, err := scan(rows); err != nil {
+			return n, err
+		}
+		n++
+	}
+	return n, rows.Err()
+}
+
 // Count is the number of events after a position that match f.
 func (s *Store) Count(ctx context.Context, after int64, f Filter) (int64, error) {
-	where, args := s.where(after, f)
+	q := s.countQuery(after, f)
 	var n int64
-	if err := s.reads.QueryRowContext(ctx, `SELECT COUNT(*) FROM `+eventsTable+where, args...).Scan(&n); err != nil {
+	if err := s.reads.QueryRowContext(ctx, q.Query, q.Args...).Scan(&n); err != nil {
 		return 0, fmt.Errorf("count events after %d: %w", after, err)
 	}
 	return n, nil
 }
 
-// where is the WHERE clause, with its arguments, of the events after a position that match f.
-func (s *Store) where(after int64, f Filter) (string, []any) {
-	where := []string{`"offset" > ` + s.dialect.bind(1)}
-	args := []any{after}
-	if len(f.Types) > 0 {
-		where = append(where, `event_type IN (`+s.dialect.list(len(args)+1, len(f.Types))+`)`)
-		for _, t := range f.Types {
-			args = append(args, string(t))
-		}
-	}
-	if len(f.Sources) > 0 {
-		where = append(where, `source IN (`+s.dialect.list(len(args)+1, len(f.Sources))+`)`)
-		for _, src := range f.Sources {
-			args = append(args, src)
-		}
-	}
-	if f.UpTo > 0 {
-		where = append(where, `"offset" <= `+s.dialect.bind(len(args)+1))
-		args = append(args, f.UpTo)
-	}
-	return ` WHERE ` + strings.Join(where, " AND "), args
-}
-
 // Head is the position of the newest event, 0 for an empty log.
 func (s *Store) Head(ctx context.Context) (int64, error) {
 	var head sql.NullInt64
-	if err := s.reads.QueryRowContext(ctx, `SELECT MAX("offset") FROM `+eventsTable).Scan(&head); err != nil {
+	if err := s.reads.QueryRowContext(ctx, headQuery.Query).Scan(&head); err != nil {
 		return 0, fmt.Errorf("read log head: %w", err)
 	}
 	return head.Int64, nil
@@ -93,14 +121,9 @@ func (s *Store) Head(ctx context.Context) (int64, error) {
 // PositionBefore is the position just before the first event received at or after t: reading
 // the log after it starts at t. It is the head when nothing was received since t.
 func (s *Store) PositionBefore(ctx context.Context, t time.Time) (int64, error) {
-	received := `received_at >= $1`
-	arg := any(t.UTC())
-	if s.dialect.name == "sqlite" {
-		// received_at is RFC 3339 text with a varying number of digits: compare it as a time.
-		received, arg = `julianday(received_at) >= julianday(?)`, t.UTC().Format(time.RFC3339Nano)
-	}
+	q := s.positionBeforeQuery(t)
 	var first sql.NullInt64
-	if err := s.reads.QueryRowContext(ctx, `SELECT MIN("offset") FROM `+eventsTable+` WHERE `+received, arg).Scan(&first); err != nil {
+	if err := s.reads.QueryRowContext(ctx, q.Query, q.Args...).Scan(&first); err != nil {
 		return 0, fmt.Errorf("find position at %s: %w", t.Format(time.RFC3339), err)
 	}
 	if !first.Valid {
@@ -109,34 +132,43 @@ func (s *Store) PositionBefore(ctx context.Context, t time.Time) (int64, error) 
 	return first.Int64 - 1, nil
 }
 
-func (s *Store) query(ctx context.Context, query string, args ...any) ([]domain.Event, error) {
-	rows, err := s.reads.QueryContext(ctx, query, args...)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
+func (s *Store) query(ctx context.Context, q wsql.Query) ([]domain.Event, error) {
 	var events []domain.Event
-	for rows.Next() {
-		var (
-			pos               int64
-			id                string
-			payload, metadata []byte
-		)
-		if err := rows.Scan(&pos, &id, &payload, &metadata); err != nil {
-			return nil, fmt.Errorf("scan event: %w", err)
-		}
-		msg := message.NewMessage(id, payload)
-		if err := json.Unmarshal(metadata, &msg.Metadata); err != nil {
-			return nil, fmt.Errorf("metadata of event %s: %w", id, err)
-		}
-		e, err := DecodeMessage(msg)
-		if err != nil {
-			return nil, err
-		}
-		e.Position = pos
+	_, err := s.scanRows(ctx, q, func(rows *sql.Rows) (int64, error) {
+		e, err := scanEvent(rows)
 		events = append(events, e)
+		return e.Position, err
+	})
+	return events, err
+}
+
+// scanEvent reads one row of eventColumns and the data.
+func scanEvent(rows *sql.Rows) (domain.Event, error) {
+	var (
+		e             domain.Event
+		id, lead, typ string
+		received      any
+		data          []byte
+	)
+	if err := rows.Scan(&e.Position, &id, &e.Raw, &lead, &e.Version, &typ, &e.Source, &e.Vendor, &received,
+		&e.OccurredAt, &e.RawSHA256, &data); err != nil {
+		return e, fmt.Errorf("scan event: %w", err)
 	}
-	return events, rows.Err()
+	var err error
+	if e.ID, err = uuid.Parse(id); err != nil {
+		return e, fmt.Errorf("event id %q: %w", id, err)
+	}
+	if e.LeadID, err = uuid.Parse(lead); err != nil {
+		return e, fmt.Errorf("lead id of event %s: %w", id, err)
+	}
+	if e.ReceivedAt, err = receivedTime(received); err != nil {
+		return e, fmt.Errorf("received_at of event %s: %w", id, err)
+	}
+	if err := json.Unmarshal(data, &e.Data); err != nil {
+		return e, fmt.Errorf("data of event %s: %w", id, err)
+	}
+	e.Type = domain.EventType(typ)
+	return e, nil
 }
 
 // GroupPosition is the position up to which a consumer group has acked the log (0 if it has
@@ -150,7 +182,8 @@ func (s *Store) GroupPositionIn(ctx context.Context, q interface {
 	QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row
 }, group string) (int64, error) {
 	var pos sql.NullInt64
-	err := q.QueryRowContext(ctx, `SELECT offset_acked FROM `+offsetsTable+` WHERE consumer_group = `+s.dialect.bind(1), group).Scan(&pos)
+	gq := s.groupPositionQuery(group)
+	err := q.QueryRowContext(ctx, gq.Query, gq.Args...).Scan(&pos)
 	if err != nil && !errors.Is(err, sql.ErrNoRows) {
 		return 0, fmt.Errorf("read position of %s: %w", group, err)
 	}

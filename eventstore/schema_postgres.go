@@ -2,6 +2,7 @@ package eventstore
 
 import (
 	"fmt"
+	"strconv"
 	"strings"
 
 	wsql "github.com/ThreeDotsLabs/watermill-sql/v3/pkg/sql"
@@ -29,8 +30,34 @@ func newPostgresSchema() postgresSchema {
 		// The vendor's body, byte for byte: BYTEA, because PostgreSQL's JSON type would
 		// reject some bodies Go accepts (lone surrogate escapes) and fail a whole batch.
 		GeneratePayloadType: func(string) string { return "BYTEA" },
-		SubscribeBatchSize:  100,
+		SubscribeBatchSize:  postgresBatchSize,
 	}}
+}
+
+// postgresBatchSize is how many events a subscriber reads per poll (one transaction): a reader
+// catching up on a backlog pays one round of BEGIN, read, checkpoint and COMMIT per batch.
+const postgresBatchSize = 1000
+
+// SelectQuery reads a consumer group's next batch by walking the primary key, (transaction_id,
+// "offset"), from the group's position: one row-value comparison is one index range, so a poll
+// costs O(batch) however far behind the group is. watermill's own query ORs two conditions
+// (same transaction and a later offset, or a later transaction), which PostgreSQL answers with
+// a bitmap scan of the whole remaining backlog and a sort, on every poll: 300 ms per 100 events
+// at a 360,000-event backlog. Rows of transactions still open are left for a later poll, as
+// watermill does, so none is ever skipped.
+func (s postgresSchema) SelectQuery(topic, group string, offsets wsql.OffsetsAdapter) wsql.Query {
+	next := offsets.NextOffsetQuery(topic, group)
+	return wsql.Query{
+		Query: `WITH last_processed AS (` + next.Query + `)
+			SELECT "offset", transaction_id, uuid, payload, metadata FROM ` + eventsTable + `
+			WHERE (transaction_id, "offset") > (
+					(SELECT last_processed_transaction_id FROM last_processed),
+					(SELECT offset_acked FROM last_processed))
+				AND transaction_id < pg_snapshot_xmin(pg_current_snapshot())
+			ORDER BY transaction_id, "offset"
+			LIMIT ` + strconv.Itoa(postgresBatchSize),
+		Args: next.Args,
+	}
 }
 
 // postgresOffsets is watermill's PostgreSQL offsets adapter on the ledger's table name.
