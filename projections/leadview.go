@@ -37,7 +37,7 @@ func NewLeadView(ctx context.Context, store *eventstore.Store, log *slog.Logger)
 	if store == nil || log == nil {
 		return nil, errors.New("lead view: store and logger are required")
 	}
-	if err := MigrateLeadView(ctx, store.DB()); err != nil {
+	if err := MigrateLeadView(ctx, store); err != nil {
 		return nil, err
 	}
 	return &LeadView{store: store, db: store.ReadDB(), dialect: store.Dialect(), log: log, retries: map[string]int{}}, nil
@@ -46,8 +46,23 @@ func NewLeadView(ctx context.Context, store *eventstore.Store, log *slog.Logger)
 // Failed counts the events this process recorded as failed to apply.
 func (v *LeadView) Failed() int64 { return v.failed.Load() }
 
-// Run folds the log into the view until ctx is done.
+// Run folds the log into the view until ctx is done: in large chunks while it is far behind
+// (see catchUp), then batch by batch as watermill's subscriber of the group delivers it.
 func (v *LeadView) Run(ctx context.Context) error {
+	for ctx.Err() == nil {
+		if err := v.catchUp(ctx); err != nil {
+			return err
+		}
+		if err := v.follow(ctx); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// follow folds the log as the group's subscriber delivers it, until ctx is done or, at the
+// start of a batch, the view is found far behind.
+func (v *LeadView) follow(ctx context.Context) error {
 	sub, err := v.store.Subscribe(ctx, LeadViewGroup, eventstore.SubscribeConfig{
 		PollInterval: 50 * time.Millisecond,
 		BeforeAck:    v.flush,
@@ -63,6 +78,9 @@ func (v *LeadView) Run(ctx context.Context) error {
 		case msg, ok := <-sub.Messages:
 			if !ok {
 				return nil
+			}
+			if tx, _ := wsql.TxFromContext(msg.Context()); tx != v.batchTx && v.farBehind(ctx) {
+				return nil // unacked: the subscriber's transaction ends without a checkpoint
 			}
 			if err := v.fold(msg); err != nil {
 				if eventstore.IsUnavailable(err) {

@@ -60,11 +60,8 @@ func (v *LeadView) foldBatch(ctx context.Context, tx *sql.Tx, batch []effect) er
 	return nil
 }
 
-// flush folds and writes the batch, in the subscriber's transaction, just before the group's
-// checkpoint: one query for the leads not cached, one INSERT for the outcomes and one upsert
-// for the leads. If that fails (a stored lead that no longer decodes, a value the database
-// refuses), the batch is applied again event by event, so the bad event is recorded as failed
-// and the others still land.
+// flush folds and writes the subscriber's batch, in its transaction, just before the group's
+// checkpoint.
 func (v *LeadView) flush(acked int64) error {
 	batch, tx, unavailable := v.batch, v.batchTx, v.unavailable
 	v.batch, v.unavailable = nil, nil
@@ -81,12 +78,19 @@ func (v *LeadView) flush(acked int64) error {
 		v.cache.forget()
 		return fmt.Errorf("lead view: acked position %d is not the last folded %d", acked, batch[len(batch)-1].position)
 	}
-	ctx := context.Background()
+	return v.write(context.Background(), tx, batch)
+}
+
+// write folds a batch and writes it in tx: one query for the leads not cached, one INSERT for
+// the outcomes and one upsert for the leads, each lead written once. If that fails (a stored
+// lead that no longer decodes, a value the database refuses), the batch is applied again event
+// by event, so the bad event is recorded as failed and the others still land.
+func (v *LeadView) write(ctx context.Context, tx *sql.Tx, batch []effect) error {
 	err := v.inSavepoint(ctx, tx, func() error {
 		if err := v.foldBatch(ctx, tx, batch); err != nil {
 			return err
 		}
-		return v.writeBatch(ctx, batch)
+		return v.writeBatch(ctx, tx, batch)
 	})
 	if err == nil {
 		for _, ef := range batch {
@@ -106,7 +110,7 @@ func (v *LeadView) flush(acked int64) error {
 			v.failed.Add(1)
 			err = v.recordFailure(ctx, tx, ef.position, ef.leadID, ef.failure)
 		} else {
-			err = v.applyAlone(ctx, ef.event)
+			err = v.applyAlone(ctx, tx, ef.event)
 		}
 		if err != nil {
 			v.cache.forget()
@@ -116,13 +120,11 @@ func (v *LeadView) flush(acked int64) error {
 	return nil
 }
 
-func (v *LeadView) writeBatch(ctx context.Context, batch []effect) error {
-	tx := v.batchTx
-	outcomes := newBulkInsert(v.store.Rebind, "lead_view_events (position, lead_id, applied, skip_reason, error)", 5,
-		"ON CONFLICT (position) DO NOTHING")
-	leads := newBulkInsert(v.store.Rebind, "lead_view (id, source, email_normalized, search, last_position, state)", 6,
-		`ON CONFLICT (id) DO UPDATE SET source = excluded.source, email_normalized = excluded.email_normalized,
-			search = excluded.search, last_position = excluded.last_position, state = excluded.state`)
+func (v *LeadView) writeBatch(ctx context.Context, tx *sql.Tx, batch []effect) error {
+	outcomes := v.newBulkInsert(outcomeRows, "ON CONFLICT (position) DO NOTHING")
+	leads := v.newBulkInsert(leadRows, `ON CONFLICT (id) DO UPDATE SET source = excluded.source,
+		email_normalized = excluded.email_normalized, search = excluded.search,
+		last_position = excluded.last_position, state = excluded.state`)
 	last := map[string]domain.Lead{} // an upsert may touch a row once: write each lead's final state
 	var order []string
 	for _, ef := range batch {
@@ -163,17 +165,17 @@ func (v *LeadView) writeBatch(ctx context.Context, batch []effect) error {
 // applyAlone applies one event in its own savepoint, retried, and records it as failed if it
 // still cannot be written. An unavailable database is not the event's fault: the error rolls
 // the batch back, to be delivered again once the database is back.
-func (v *LeadView) applyAlone(ctx context.Context, e domain.Event) error {
+func (v *LeadView) applyAlone(ctx context.Context, tx *sql.Tx, e domain.Event) error {
 	var err error
 	for attempt := 1; attempt <= applyAttempts; attempt++ {
-		if err = v.apply(ctx, v.batchTx, e); err == nil || eventstore.IsUnavailable(err) {
+		if err = v.apply(ctx, tx, e); err == nil || eventstore.IsUnavailable(err) {
 			return err
 		}
 		v.log.Warn("lead view: apply failed", "position", e.Position, "attempt", attempt, "err", err)
 	}
 	v.failed.Add(1)
 	v.log.Error("lead view: event recorded as failed to apply", "position", e.Position, "lead", e.LeadID, "err", err)
-	return v.recordFailure(ctx, v.batchTx, e.Position, e.LeadID.String(), err)
+	return v.recordFailure(ctx, tx, e.Position, e.LeadID.String(), err)
 }
 
 func (v *LeadView) inSavepoint(ctx context.Context, tx *sql.Tx, fn func() error) error {

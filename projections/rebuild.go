@@ -2,9 +2,7 @@ package projections
 
 import (
 	"context"
-	"database/sql"
 	"fmt"
-	"strings"
 	"time"
 
 	"github.com/google/uuid"
@@ -21,10 +19,7 @@ type RebuildStats struct {
 	Took     time.Duration `json:"took_ns"`
 }
 
-const (
-	rebuildPage  = 2000 // events read per query
-	rebuildBatch = 500  // rows written per INSERT
-)
+const rebuildPage = 2000 // events read per query
 
 // Rebuild throws the view away and folds the whole log again, in one transaction: readers see
 // the old view until the new one is complete, and the group's checkpoint moves with it. It
@@ -50,7 +45,7 @@ func (v *LeadView) Rebuild(ctx context.Context) (RebuildStats, error) {
 	}
 	leads := map[uuid.UUID]domain.Lead{}
 	stats := RebuildStats{Position: head}
-	outcomes := newBulkInsert(v.store.Rebind, "lead_view_events (position, lead_id, applied, skip_reason, error)", 5, "")
+	outcomes := v.newBulkInsert(outcomeRows, "")
 	for after := int64(0); after < head; {
 		page, err := v.store.ReadAll(ctx, after, rebuildPage, eventstore.Filter{})
 		if err != nil {
@@ -79,7 +74,7 @@ func (v *LeadView) Rebuild(ctx context.Context) (RebuildStats, error) {
 	if err := outcomes.flush(ctx, tx); err != nil {
 		return RebuildStats{}, err
 	}
-	rows := newBulkInsert(v.store.Rebind, "lead_view (id, source, email_normalized, search, last_position, state)", 6, "")
+	rows := v.newBulkInsert(leadRows, "")
 	for _, lead := range leads {
 		row, err := newLeadRow(lead)
 		if err != nil {
@@ -107,38 +102,4 @@ func (v *LeadView) Rebuild(ctx context.Context) (RebuildStats, error) {
 	}
 	stats.Leads, stats.Took = len(leads), time.Since(start)
 	return stats, nil
-}
-
-// bulkInsert writes rows many at a time.
-type bulkInsert struct {
-	rebind       func(string) string
-	into, suffix string
-	columns      int
-	args         []any
-}
-
-// newBulkInsert inserts into "table (columns...)"; suffix follows the VALUES (ON CONFLICT ...).
-func newBulkInsert(rebind func(string) string, into string, columns int, suffix string) *bulkInsert {
-	return &bulkInsert{rebind: rebind, into: into, columns: columns, suffix: suffix}
-}
-
-func (b *bulkInsert) add(ctx context.Context, tx *sql.Tx, values ...any) error {
-	b.args = append(b.args, values...)
-	if len(b.args) >= rebuildBatch*b.columns {
-		return b.flush(ctx, tx)
-	}
-	return nil
-}
-
-func (b *bulkInsert) flush(ctx context.Context, tx *sql.Tx) error {
-	if len(b.args) == 0 {
-		return nil
-	}
-	row := "(" + strings.TrimSuffix(strings.Repeat("?,", b.columns), ",") + ")"
-	rows := strings.TrimSuffix(strings.Repeat(row+",", len(b.args)/b.columns), ",")
-	if _, err := tx.ExecContext(ctx, b.rebind("INSERT INTO "+b.into+" VALUES "+rows+" "+b.suffix), b.args...); err != nil {
-		return fmt.Errorf("write %s: %w", b.into, err)
-	}
-	b.args = b.args[:0]
-	return nil
 }

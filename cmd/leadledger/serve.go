@@ -100,7 +100,7 @@ func openAndMigrate(ctx context.Context, cfg config.Config, log *slog.Logger) (*
 	}
 	err = store.Migrate(ctx)
 	if err == nil {
-		err = projections.MigrateLeadView(ctx, store.DB())
+		err = projections.MigrateLeadView(ctx, store)
 	}
 	if err != nil {
 		_ = store.Close()

@@ -1,0 +1,92 @@
+package projections
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+	"strings"
+
+	"github.com/lib/pq"
+)
+
+// table is a table the view writes many rows of at once.
+type table struct {
+	name    string
+	columns []string
+	pgTypes []string // the columns' PostgreSQL types, for unnest
+}
+
+var (
+	leadRows = table{name: "lead_view",
+		columns: []string{"id", "source", "email_normalized", "search", "last_position", "state"},
+		pgTypes: []string{"text", "text", "text", "text", "bigint", "text"}}
+	outcomeRows = table{name: "lead_view_events",
+		columns: []string{"position", "lead_id", "applied", "skip_reason", "error"},
+		pgTypes: []string{"bigint", "text", "boolean", "text", "text"}}
+)
+
+// sqliteRowsPerInsert keeps an INSERT's placeholders well under SQLite's limit (32,766).
+const sqliteRowsPerInsert = 500
+
+// bulkInsert writes rows many at a time. On PostgreSQL each column goes as one array parameter
+// (INSERT ... SELECT FROM unnest): a statement of thousands of placeholders cost more to send,
+// parse and bind than the rows cost to write. SQLite runs in-process: a multi-row VALUES is fine.
+type bulkInsert struct {
+	v      *LeadView
+	table  table
+	suffix string  // after the rows: ON CONFLICT ...
+	rows   [][]any // waiting to be written
+}
+
+func (v *LeadView) newBulkInsert(t table, suffix string) *bulkInsert {
+	return &bulkInsert{v: v, table: t, suffix: suffix}
+}
+
+// add queues a row, with one value per column; it writes the queue once it is long enough.
+func (b *bulkInsert) add(ctx context.Context, tx *sql.Tx, values ...any) error {
+	b.rows = append(b.rows, values)
+	if b.v.dialect != "postgres" && len(b.rows) >= sqliteRowsPerInsert {
+		return b.flush(ctx, tx)
+	}
+	return nil
+}
+
+// flush writes the queued rows.
+func (b *bulkInsert) flush(ctx context.Context, tx *sql.Tx) error {
+	if len(b.rows) == 0 {
+		return nil
+	}
+	query, args := b.sqliteInsert()
+	if b.v.dialect == "postgres" {
+		query, args = b.postgresInsert()
+	}
+	if _, err := tx.ExecContext(ctx, query, args...); err != nil {
+		return fmt.Errorf("write %s: %w", b.table.name, err)
+	}
+	b.rows = b.rows[:0]
+	return nil
+}
+
+func (b *bulkInsert) postgresInsert() (string, []any) {
+	unnest := make([]string, len(b.table.columns))
+	args := make([]any, len(b.table.columns))
+	for i, typ := range b.table.pgTypes {
+		column := make([]any, len(b.rows))
+		for r, row := range b.rows {
+			column[r] = row[i]
+		}
+		unnest[i], args[i] = fmt.Sprintf("$%d::%s[]", i+1, typ), pq.GenericArray{A: column}
+	}
+	return "INSERT INTO " + b.table.name + " (" + strings.Join(b.table.columns, ", ") + ") SELECT * FROM unnest(" +
+		strings.Join(unnest, ", ") + ") " + b.suffix, args
+}
+
+func (b *bulkInsert) sqliteInsert() (string, []any) {
+	row := "(" + strings.TrimSuffix(strings.Repeat("?,", len(b.table.columns)), ",") + ")"
+	args := make([]any, 0, len(b.rows)*len(b.table.columns))
+	for _, r := range b.rows {
+		args = append(args, r...)
+	}
+	return "INSERT INTO " + b.table.name + " (" + strings.Join(b.table.columns, ", ") + ") VALUES " +
+		strings.TrimSuffix(strings.Repeat(row+",", len(b.rows)), ",") + " " + b.suffix, args
+}
