@@ -30,12 +30,12 @@ func Apply(l Lead, e Event) (Lead, Outcome) {
 	if slices.Contains(l.Seen, digest) {
 		return l, Outcome{SkipReason: SkipDuplicate}
 	}
-	clock := eventClock(e)
-	newest := l.newestClock()
-	m := merger{lead: &l, clock: clock}
+	clock, times := eventClock(e), vendorTimes{}
+	newest := l.newestClock(times)
+	m := merger{lead: &l, clock: clock, times: times}
 	m.apply(e)
 	if !m.changed {
-		if newest != "" && compareVendorTimes(clock, newest) < 0 {
+		if newest != "" && times.compare(clock, newest) < 0 {
 			return l, Outcome{SkipReason: SkipStale}
 		}
 		return l, Outcome{SkipReason: SkipDuplicate}
@@ -60,10 +60,10 @@ func contentDigest(e Event) string {
 	return hex.EncodeToString(sum[:])
 }
 
-func (l Lead) newestClock() string {
+func (l Lead) newestClock(times vendorTimes) string {
 	newest := ""
 	for _, c := range l.Clocks {
-		if newest == "" || compareVendorTimes(c, newest) > 0 {
+		if newest == "" || times.compare(c, newest) > 0 {
 			newest = c
 		}
 	}
@@ -95,14 +95,34 @@ func cloneMap[V any](m map[string]V) map[string]V {
 // is right for comparing times of one vendor with each other.
 var vendorTimeLayouts = []string{time.RFC3339Nano, "2006-01-02T15:04:05.999999999", "2006-01-02 15:04:05"}
 
-// compareVendorTimes orders two vendor times; times it cannot read compare as text.
-func compareVendorTimes(a, b string) int {
-	ta, okA := parseVendorTime(a)
-	tb, okB := parseVendorTime(b)
-	if okA && okB {
-		return ta.Compare(tb)
+// vendorTimes orders vendor times, parsing each distinct one once: an event's clock is compared
+// with every field's, and parsing them again for each comparison was most of Apply's time.
+type vendorTimes map[string]vendorTime
+
+type vendorTime struct {
+	t  time.Time
+	ok bool
+}
+
+// compare orders two vendor times; times it cannot read compare as text.
+func (c vendorTimes) compare(a, b string) int {
+	if a == b {
+		return 0
+	}
+	ta, tb := c.parse(a), c.parse(b)
+	if ta.ok && tb.ok {
+		return ta.t.Compare(tb.t)
 	}
 	return bytes.Compare([]byte(a), []byte(b))
+}
+
+func (c vendorTimes) parse(s string) vendorTime {
+	if v, ok := c[s]; ok {
+		return v
+	}
+	t, ok := parseVendorTime(s)
+	c[s] = vendorTime{t, ok}
+	return c[s]
 }
 
 func parseVendorTime(s string) (time.Time, bool) {

@@ -10,6 +10,7 @@ import (
 type merger struct {
 	lead    *Lead
 	clock   string
+	times   vendorTimes
 	changed bool
 }
 
@@ -51,10 +52,11 @@ func (m *merger) apply(e Event) {
 // A field takes a value unless it holds a newer one; an equal value changes nothing.
 func (m *merger) take(field string, differs bool) bool {
 	cur, has := m.lead.Clocks[field]
-	if has && compareVendorTimes(cur, m.clock) > 0 {
+	order := m.times.compare(cur, m.clock)
+	if has && order > 0 {
 		return false
 	}
-	if !has || compareVendorTimes(m.clock, cur) > 0 {
+	if !has || order < 0 {
 		m.lead.Clocks = setKey(m.lead.Clocks, field, m.clock)
 	}
 	if differs {
