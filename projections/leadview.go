@@ -30,6 +30,9 @@ type LeadView struct {
 	retries map[string]int // failed folds of the message being re-sent, by message id
 	// unavailable is set when the database failed the batch under way: it is not written.
 	unavailable error
+	// followUntil is where a failed catch-up chunk ended: up to it, the view follows the log
+	// batch by batch, which isolates an event that cannot be written.
+	followUntil int64
 }
 
 // NewLeadView creates the view's tables if needed.

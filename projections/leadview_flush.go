@@ -6,6 +6,8 @@ import (
 	"errors"
 	"fmt"
 
+	"github.com/google/uuid"
+
 	"github.com/leadledger/leadledger/domain"
 	"github.com/leadledger/leadledger/eventstore"
 )
@@ -18,19 +20,35 @@ const (
 	foldAttempts  = 5
 )
 
-// effect is one event of a batch and, once folded, what it did, waiting to be written.
+// effect is one event of a batch and, once folded, what it did, waiting to be written. The
+// lead it made is in the cache: only each lead's last state is written.
 type effect struct {
 	position int64
 	leadID   string
 	event    domain.Event
-	lead     domain.Lead // the lead after the event
 	outcome  domain.Outcome
 	failure  error // the event could not be decoded
 }
 
-// foldBatch applies the batch's events, in order, to their leads: the cached ones, and the
-// others loaded in one query.
-func (v *LeadView) foldBatch(ctx context.Context, tx *sql.Tx, batch []effect) error {
+// leadSet is the leads a batch changed, each once, in the order they were first changed.
+type leadSet struct {
+	has   map[uuid.UUID]bool
+	order []uuid.UUID
+}
+
+func (s *leadSet) add(id uuid.UUID) {
+	if s.has == nil {
+		s.has = map[uuid.UUID]bool{}
+	}
+	if !s.has[id] {
+		s.has[id] = true
+		s.order = append(s.order, id)
+	}
+}
+
+// foldBatch applies the batch's events, in order, to their leads (the cached ones, and the
+// others loaded in one query), and adds the leads to touched.
+func (v *LeadView) foldBatch(ctx context.Context, tx *sql.Tx, batch []effect, touched *leadSet) error {
 	var missing []string
 	wanted := map[string]bool{}
 	for _, ef := range batch {
@@ -51,9 +69,9 @@ func (v *LeadView) foldBatch(ctx context.Context, tx *sql.Tx, batch []effect) er
 	}
 	for i := range batch {
 		ef := &batch[i]
-		if ef.failure == nil {
-			ef.lead, ef.outcome = domain.Apply(v.cache.leads[ef.event.LeadID], ef.event)
-			v.cache.leads[ef.event.LeadID] = ef.lead
+		if id := ef.event.LeadID; ef.failure == nil {
+			v.cache.leads[id], ef.outcome = domain.Apply(v.cache.leads[id], ef.event)
+			touched.add(id)
 		}
 		v.cache.applied = ef.position
 	}
@@ -87,10 +105,11 @@ func (v *LeadView) flush(acked int64) error {
 // by event, so the bad event is recorded as failed and the others still land.
 func (v *LeadView) write(ctx context.Context, tx *sql.Tx, batch []effect) error {
 	err := v.inSavepoint(ctx, tx, func() error {
-		if err := v.foldBatch(ctx, tx, batch); err != nil {
+		var touched leadSet
+		if err := v.foldBatch(ctx, tx, batch, &touched); err != nil {
 			return err
 		}
-		return v.writeBatch(ctx, tx, batch)
+		return v.writeBatch(ctx, tx, batch, touched)
 	})
 	if err == nil {
 		for _, ef := range batch {
@@ -120,13 +139,12 @@ func (v *LeadView) write(ctx context.Context, tx *sql.Tx, batch []effect) error 
 	return nil
 }
 
-func (v *LeadView) writeBatch(ctx context.Context, tx *sql.Tx, batch []effect) error {
+// writeBatch writes the outcomes of a folded batch, and the touched leads' last states.
+func (v *LeadView) writeBatch(ctx context.Context, tx *sql.Tx, batch []effect, touched leadSet) error {
 	outcomes := v.newBulkInsert(outcomeRows, "ON CONFLICT (position) DO NOTHING")
 	leads := v.newBulkInsert(leadRows, `ON CONFLICT (id) DO UPDATE SET source = excluded.source,
 		email_normalized = excluded.email_normalized, search = excluded.search,
 		last_position = excluded.last_position, state = excluded.state`)
-	last := map[string]domain.Lead{} // an upsert may touch a row once: write each lead's final state
-	var order []string
 	for _, ef := range batch {
 		var reason, failure any
 		if ef.outcome.SkipReason != domain.SkipNone {
@@ -140,18 +158,12 @@ func (v *LeadView) writeBatch(ctx context.Context, tx *sql.Tx, batch []effect) e
 				return err
 			}
 		}
-		if ef.failure == nil {
-			if _, seen := last[ef.leadID]; !seen {
-				order = append(order, ef.leadID)
-			}
-			last[ef.leadID] = ef.lead
-		}
 	}
 	if err := outcomes.flush(ctx, tx); err != nil {
 		return err
 	}
-	for _, id := range order {
-		row, err := newLeadRow(last[id])
+	for _, id := range touched.order { // an upsert may touch a row once: each lead's last state
+		row, err := newLeadRow(v.cache.leads[id])
 		if err != nil {
 			return err
 		}

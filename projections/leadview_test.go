@@ -203,50 +203,74 @@ func TestLeadViewTakingTurnsAcrossProcesses(t *testing.T) {
 
 // A batch holding an event whose lead the database refuses (here a constraint added for the
 // test, as a stricter schema or a full disk would) is written again event by event: the bad
-// event is recorded as failed, its neighbours land.
+// event is recorded as failed, its neighbours land. Behind a backlog, the catch-up chunk that
+// holds it fails and the view follows the log batch by batch past it, to the same end.
 func TestLeadViewIsolatesAnEventTheDatabaseRefuses(t *testing.T) {
 	for _, backend := range eventstoretest.Backends {
-		t.Run(backend, func(t *testing.T) {
-			ctx, cancel := context.WithCancel(context.Background())
-			defer cancel()
-			store := openStore(t, backend)
-			view, err := projections.NewLeadView(ctx, store, slog.New(slog.NewTextHandler(io.Discard, nil)))
-			if err != nil {
+		for _, backlog := range []int{0, 6000} {
+			t.Run(fmt.Sprintf("%s/backlog %d", backend, backlog), func(t *testing.T) {
+				testIsolatesARefusedEvent(t, backend, backlog)
+			})
+		}
+	}
+}
+
+func testIsolatesARefusedEvent(t *testing.T, backend string, backlog int) {
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	store := openStore(t, backend)
+	view, err := projections.NewLeadView(ctx, store, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	refuse := `ALTER TABLE lead_view ADD CONSTRAINT refuse_me CHECK (search NOT LIKE '%refused%')`
+	if backend == "sqlite" { // SQLite adds no constraint to a table: a trigger refuses instead
+		refuse = `CREATE TRIGGER refuse_me BEFORE INSERT ON lead_view WHEN NEW.search LIKE '%refused%'
+			BEGIN SELECT RAISE(ABORT, 'refused'); END`
+	}
+	if _, err := store.DB().ExecContext(ctx, refuse); err != nil {
+		t.Fatal(err)
+	}
+	fill := func(from, n int) { // leads that are fine, around the three under test
+		for i := from; i < from+n; i += 500 {
+			batch := make([]domain.Event, 500)
+			for j := range batch {
+				batch[j] = whatConverts(domain.LeadCaptured, fmt.Sprint(1000+i+j), "2026-01-01T10:00:00Z", "ok")
+			}
+			if _, err := store.Append(ctx, batch...); err != nil {
 				t.Fatal(err)
 			}
-			refuse := `ALTER TABLE lead_view ADD CONSTRAINT refuse_me CHECK (search NOT LIKE '%refused%')`
-			if backend == "sqlite" { // SQLite adds no constraint to a table: a trigger refuses instead
-				refuse = `CREATE TRIGGER refuse_me BEFORE INSERT ON lead_view WHEN NEW.search LIKE '%refused%'
-					BEGIN SELECT RAISE(ABORT, 'refused'); END`
-			}
-			if _, err := store.DB().ExecContext(ctx, refuse); err != nil {
-				t.Fatal(err)
-			}
-			bad := whatConverts(domain.LeadCaptured, "66", "2026-01-01T10:00:00Z", "x")
-			bad.Data.Name = "Refused Name"
-			stored, err := store.Append(ctx, whatConverts(domain.LeadCaptured, "65", "2026-01-01T10:00:00Z", "ok"), bad,
-				whatConverts(domain.LeadCaptured, "67", "2026-01-01T10:00:00Z", "ok"))
-			if err != nil {
-				t.Fatal(err)
-			}
-			go func() { _ = view.Run(ctx) }()
-			if err := view.WaitFor(ctx, stored[2].Position, 10*time.Second); err != nil {
-				t.Fatalf("the view stalled on an event the database refuses: %v", err)
-			}
-			for i, want := range []bool{true, false, true} {
-				outcomes, err := view.Outcomes(ctx, stored[i].LeadID)
-				if err != nil {
-					t.Fatal(err)
-				}
-				o := outcomes[stored[i].Position]
-				if o.Applied != want || (!want && o.Error == "") {
-					t.Errorf("event %d: %+v, want applied=%v (and an error when not)", i, o, want)
-				}
-			}
-			if view.Failed() != 1 {
-				t.Errorf("failed = %d, want 1", view.Failed())
-			}
-		})
+		}
+	}
+	fill(0, backlog/2)
+	bad := whatConverts(domain.LeadCaptured, "66", "2026-01-01T10:00:00Z", "x")
+	bad.Data.Name = "Refused Name"
+	stored, err := store.Append(ctx, whatConverts(domain.LeadCaptured, "65", "2026-01-01T10:00:00Z", "ok"), bad,
+		whatConverts(domain.LeadCaptured, "67", "2026-01-01T10:00:00Z", "ok"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	fill(backlog/2, backlog/2)
+	head, err := store.Head(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	go func() { _ = view.Run(ctx) }()
+	if err := view.WaitFor(ctx, head, time.Minute); err != nil {
+		t.Fatalf("the view stalled on an event the database refuses: %v", err)
+	}
+	for i, want := range []bool{true, false, true} {
+		outcomes, err := view.Outcomes(ctx, stored[i].LeadID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		o := outcomes[stored[i].Position]
+		if o.Applied != want || (!want && o.Error == "") {
+			t.Errorf("event %d: %+v, want applied=%v (and an error when not)", i, o, want)
+		}
+	}
+	if n, err := view.FailedEvents(ctx); err != nil || n != 1 || view.Failed() != 1 {
+		t.Errorf("failed events = %d in the view, %d by this process (%v); want the refused one only", n, view.Failed(), err)
 	}
 }
 
