@@ -22,7 +22,9 @@ var ErrUnavailable = errors.New("database unavailable")
 
 // IsUnavailable reports whether err says the database is down, unreachable, busy or too slow,
 // not that the request was wrong: for any error of the store or of a query beside it.
-func IsUnavailable(err error) bool { return errors.Is(err, ErrUnavailable) || (err != nil && isOutage(err)) }
+func IsUnavailable(err error) bool {
+	return errors.Is(err, ErrUnavailable) || (err != nil && isOutage(err))
+}
 
 // unavailable marks err with ErrUnavailable when it says the database is down, unreachable,
 // shutting down, busy past its timeout or too slow, rather than that the request was wrong.
