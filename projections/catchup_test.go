@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"runtime/debug"
 	"strconv"
 	"testing"
 	"time"
@@ -14,13 +15,15 @@ import (
 )
 
 // The lead view catches up on a backlog of 100,000 events at a rate that does not depend on
-// how far behind it is. The backlog is the fault drill's: webhooks spread over 5,000 leads.
+// how far behind it is. The backlog is spread over 5,000 leads, as the fault drill's was, each
+// event newer than the last and changing its lead (WhatConverts updates; the drill's LeadFlo
+// visitors are heavier: scripts/bench-catchup.sh measures those through the real binary).
 // Before, each subscriber poll scanned the whole remaining backlog (about 400 events/s at
 // 374,000 behind) and every event rewrote its lead.
 //
-// The rate is printed; scripts/bench-catchup.sh measures the real binary without the race
-// detector. The test asserts only a floor far below both, which the old code did not reach
-// even without the race detector (854 events/s here), so a busy machine does not fail it.
+// The rate is printed (about 21,000 events/s here without the race detector). The test asserts
+// only a floor far below it, which the old code did not reach even without the race detector
+// (1,049 events/s here), so a busy machine does not fail it.
 func TestLeadViewCatchesUpOnABacklog(t *testing.T) {
 	if testing.Short() {
 		t.Skip("fills a 100,000-event log")
@@ -33,7 +36,8 @@ func TestLeadViewCatchesUpOnABacklog(t *testing.T) {
 	for i := 0; i < backlog; i += 1000 {
 		batch := make([]domain.Event, 0, 1000)
 		for j := i; j < i+1000; j++ {
-			batch = append(batch, whatConverts(domain.LeadCaptured, strconv.Itoa(j%leads), fmt.Sprintf("2026-01-01T10:%02d:%02dZ", j/60%60, j%60), "new"))
+			at := time.Date(2026, 1, 1, 0, 0, j, 0, time.UTC).Format(time.RFC3339)
+			batch = append(batch, whatConverts(domain.LeadUpdated, strconv.Itoa(j%leads), at, fmt.Sprint("status ", j)))
 		}
 		stored, err := store.Append(ctx, batch...)
 		if err != nil {
@@ -46,6 +50,9 @@ func TestLeadViewCatchesUpOnABacklog(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	// The collector as serve sets it (cmd/leadledger/serve.go).
+	defer debug.SetGCPercent(debug.SetGCPercent(400))
+	defer debug.SetMemoryLimit(debug.SetMemoryLimit(100 << 20))
 	start := time.Now()
 	go func() { _ = view.Run(ctx) }()
 	if err := view.WaitFor(ctx, last, 10*time.Minute); err != nil {

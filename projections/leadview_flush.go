@@ -153,7 +153,7 @@ func (v *LeadView) writeBatch(ctx context.Context, tx *sql.Tx, batch []effect, t
 		if ef.failure != nil {
 			failure = textColumn(ef.failure.Error())
 		}
-		if ef.position != 0 {
+		if ef.position != 0 && !ef.outcome.Applied { // an applied event is implied: see Outcomes
 			if err := outcomes.add(ctx, tx, ef.position, ef.leadID, ef.outcome.Applied, reason, failure); err != nil {
 				return err
 			}

@@ -94,23 +94,44 @@ type Outcome struct {
 	Error      string // set when the event could not be applied
 }
 
-// Outcomes returns, by position, what the view made of each event of a lead.
-func (v *LeadView) Outcomes(ctx context.Context, leadID uuid.UUID) (map[int64]Outcome, error) {
+// Outcomes is what the view made of a lead's events.
+type Outcomes struct {
+	reached int64             // the view's position when they were read
+	kept    map[int64]Outcome // the events that did not change the lead, by position
+}
+
+// Of is the outcome of the lead's event at a position. The view keeps a record of every event
+// that did not change its lead (skipped or failed); an event it has reached without one
+// changed it. One the view has not reached yet is not applied.
+func (o Outcomes) Of(position int64) Outcome {
+	if kept, ok := o.kept[position]; ok {
+		return kept
+	}
+	return Outcome{Applied: position <= o.reached}
+}
+
+// Outcomes returns what the view made of each event of a lead.
+func (v *LeadView) Outcomes(ctx context.Context, leadID uuid.UUID) (Outcomes, error) {
+	// The position first: an event the view reached has its record committed with it.
+	reached, err := v.Position(ctx)
+	if err != nil {
+		return Outcomes{}, err
+	}
 	rows, err := v.db.QueryContext(ctx, v.q(`SELECT position, applied, skip_reason, error FROM lead_view_events WHERE lead_id = ?`), leadID.String())
 	if err != nil {
-		return nil, fmt.Errorf("read outcomes of %s: %w", leadID, err)
+		return Outcomes{}, fmt.Errorf("read outcomes of %s: %w", leadID, err)
 	}
 	defer rows.Close()
-	out := map[int64]Outcome{}
+	out := Outcomes{reached: reached, kept: map[int64]Outcome{}}
 	for rows.Next() {
 		var pos int64
 		var o Outcome
 		var reason, failure sql.NullString
 		if err := rows.Scan(&pos, &o.Applied, &reason, &failure); err != nil {
-			return nil, fmt.Errorf("scan outcome: %w", err)
+			return Outcomes{}, fmt.Errorf("scan outcome: %w", err)
 		}
 		o.SkipReason, o.Error = domain.SkipReason(reason.String), failure.String
-		out[pos] = o
+		out.kept[pos] = o
 	}
 	return out, rows.Err()
 }

@@ -11,7 +11,9 @@ import (
 const LeadViewGroup = "lead_view"
 
 // The lead view's tables. lead_view holds each lead's state as JSON plus the columns it is
-// searched by; lead_view_events says, for every event, whether it changed its lead and why not.
+// searched by; lead_view_events records each event that did not change its lead (skipped, and
+// why, or failed): an event the view has reached without a record changed it. (Views written
+// before kept a record of every event, applied ones too; they read the same.)
 var leadViewTables = []string{
 	`CREATE TABLE IF NOT EXISTS lead_view (
 		id TEXT PRIMARY KEY,

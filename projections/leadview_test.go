@@ -77,7 +77,7 @@ func TestLeadViewFoldsTheWhatConvertsSequence(t *testing.T) {
 			}
 			var got []string
 			for pos := int64(1); pos <= 4; pos++ {
-				o := outcomes[pos]
+				o := outcomes.Of(pos)
 				got = append(got, fmt.Sprintf("%v/%s", o.Applied, o.SkipReason))
 			}
 			if want := "[true/ true/ false/duplicate false/stale]"; fmt.Sprint(got) != want {
@@ -146,10 +146,10 @@ func TestLeadViewSkipsAPoisonEvent(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			if o := outcomes[bad[0].Position]; o.Applied || o.Error == "" {
+			if o := outcomes.Of(bad[0].Position); o.Applied || o.Error == "" {
 				t.Fatalf("poison event outcome = %+v, want failed with its error", o)
 			}
-			if o := outcomes[good[0].Position]; !o.Applied {
+			if o := outcomes.Of(good[0].Position); !o.Applied {
 				t.Fatalf("the event after the poison one = %+v, want applied", o)
 			}
 			if view.Failed() != 1 {
@@ -264,7 +264,7 @@ func testIsolatesARefusedEvent(t *testing.T, backend string, backlog int) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		o := outcomes[stored[i].Position]
+		o := outcomes.Of(stored[i].Position)
 		if o.Applied != want || (!want && o.Error == "") {
 			t.Errorf("event %d: %+v, want applied=%v (and an error when not)", i, o, want)
 		}
@@ -301,7 +301,7 @@ func TestLeadViewKeepsANulInALeadsFields(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			if o := outcomes[stored[0].Position]; !o.Applied || o.Error != "" {
+			if o := outcomes.Of(stored[0].Position); !o.Applied || o.Error != "" {
 				t.Fatalf("outcome = %+v, want applied", o)
 			}
 			lead, err := view.Lead(ctx, e.LeadID)
@@ -365,7 +365,7 @@ func TestLeadViewDoesNotStallOnAFoldThatKeepsFailing(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			if o := outcomes[stuck[0].Position]; o.Applied || o.Error == "" {
+			if o := outcomes.Of(stuck[0].Position); o.Applied || o.Error == "" {
 				t.Fatalf("outcome of the event that cannot be folded = %+v, want failed with its error", o)
 			}
 			if _, err := view.Lead(ctx, other[0].LeadID); err != nil {

@@ -61,15 +61,15 @@ func (v *LeadView) apply(ctx context.Context, tx *sql.Tx, e domain.Event) error 
 	if err != nil {
 		return err
 	}
-	var reason any
-	if outcome.SkipReason != domain.SkipNone {
-		reason = string(outcome.SkipReason)
+	var record []any // only an event that did not change its lead is recorded: see Outcomes
+	if !outcome.Applied {
+		record = []any{e.Position, e.LeadID.String(), false, string(outcome.SkipReason), nil}
 	}
 	write := v.writeSQLite
 	if v.dialect == "postgres" {
 		write = v.writePostgres
 	}
-	if err := write(ctx, tx, row, []any{e.Position, e.LeadID.String(), outcome.Applied, reason, nil}); err != nil {
+	if err := write(ctx, tx, row, record); err != nil {
 		return fmt.Errorf("apply event %d: %w", e.Position, err)
 	}
 	v.cache.leads[e.LeadID], v.cache.applied = lead, e.Position
@@ -118,13 +118,16 @@ const (
 		VALUES (?, ?, ?, ?, ?) ON CONFLICT (position) DO NOTHING`
 )
 
-// writeSQLite writes a lead (if any) and an outcome in a savepoint; SQLite runs in-process, so
-// each statement costs no round trip.
+// writeSQLite writes a lead and an outcome (each if any) in a savepoint; SQLite runs
+// in-process, so each statement costs no round trip.
 func (v *LeadView) writeSQLite(ctx context.Context, tx *sql.Tx, lead leadRow, outcome []any) error {
 	if _, err := tx.ExecContext(ctx, "SAVEPOINT lead_view"); err != nil {
 		return fmt.Errorf("savepoint: %w", err)
 	}
-	_, err := tx.ExecContext(ctx, insertOutcome, outcome...)
+	var err error
+	if outcome != nil {
+		_, err = tx.ExecContext(ctx, insertOutcome, outcome...)
+	}
 	if err == nil && lead != nil {
 		_, err = tx.ExecContext(ctx, upsertLead, lead...)
 	}
@@ -148,7 +151,10 @@ func (v *LeadView) writePostgres(ctx context.Context, tx *sql.Tx, lead leadRow, 
 			return errors.New("a value contains a NUL character, which PostgreSQL text cannot hold")
 		}
 	}
-	stmts := []string{"SAVEPOINT lead_view", inline(insertOutcome, outcome)}
+	stmts := []string{"SAVEPOINT lead_view"}
+	if outcome != nil {
+		stmts = append(stmts, inline(insertOutcome, outcome))
+	}
 	if lead != nil {
 		stmts = append(stmts, inline(upsertLead, lead))
 	}

@@ -60,12 +60,10 @@ func (v *LeadView) Rebuild(ctx context.Context) (RebuildStats, error) {
 			}
 			lead, o := domain.Apply(leads[e.LeadID], e)
 			leads[e.LeadID] = lead
-			var reason any
-			if o.SkipReason != domain.SkipNone {
-				reason = string(o.SkipReason)
-			}
-			if err := outcomes.add(ctx, tx, e.Position, e.LeadID.String(), o.Applied, reason, nil); err != nil {
-				return RebuildStats{}, err
+			if !o.Applied { // an applied event is implied: see Outcomes
+				if err := outcomes.add(ctx, tx, e.Position, e.LeadID.String(), false, string(o.SkipReason), nil); err != nil {
+					return RebuildStats{}, err
+				}
 			}
 			stats.Events++
 			after = e.Position

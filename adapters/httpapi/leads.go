@@ -20,7 +20,7 @@ import (
 type LeadReader interface {
 	Lead(ctx context.Context, id uuid.UUID) (domain.Lead, error)
 	Leads(ctx context.Context, f projections.LeadFilter) ([]domain.Lead, string, error)
-	Outcomes(ctx context.Context, leadID uuid.UUID) (map[int64]projections.Outcome, error)
+	Outcomes(ctx context.Context, leadID uuid.UUID) (projections.Outcomes, error)
 	Position(ctx context.Context) (int64, error)
 	WaitFor(ctx context.Context, position int64, timeout time.Duration) error
 	FailedEvents(ctx context.Context) (int64, error)
@@ -184,7 +184,7 @@ func (s *Server) leadEvents(w http.ResponseWriter, r *http.Request) {
 	}
 	out := make([]historyEventJSON, len(events))
 	for i, e := range events {
-		o := outcomes[e.Position]
+		o := outcomes.Of(e.Position)
 		out[i] = historyEventJSON{eventJSON: toEventJSON(e), Applied: o.Applied, Error: o.Error}
 		if o.SkipReason != domain.SkipNone {
 			reason := string(o.SkipReason)
