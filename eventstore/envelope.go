@@ -50,14 +50,8 @@ func scanEnvelope(rows *sql.Rows) (Envelope, error) {
 		return e, fmt.Errorf("scan envelope: %w", err)
 	}
 	var err error
-	if e.ID, err = uuid.Parse(id); err != nil {
-		return e, fmt.Errorf("event id %q: %w", id, err)
-	}
-	if e.LeadID, err = uuid.Parse(lead); err != nil {
-		return e, fmt.Errorf("lead id of event %s: %w", id, err)
-	}
-	if e.ReceivedAt, err = receivedTime(received); err != nil {
-		return e, fmt.Errorf("received_at of event %s: %w", id, err)
+	if e.ID, e.LeadID, e.ReceivedAt, err = parseHeader(id, lead, received); err != nil {
+		return e, err
 	}
 	e.Type, e.Data = domain.EventType(typ), json.RawMessage(append([]byte(nil), d...))
 	return e, nil

@@ -155,20 +155,29 @@ func scanEvent(rows *sql.Rows) (domain.Event, error) {
 		return e, fmt.Errorf("scan event: %w", err)
 	}
 	var err error
-	if e.ID, err = uuid.Parse(id); err != nil {
-		return e, fmt.Errorf("event id %q: %w", id, err)
-	}
-	if e.LeadID, err = uuid.Parse(lead); err != nil {
-		return e, fmt.Errorf("lead id of event %s: %w", id, err)
-	}
-	if e.ReceivedAt, err = receivedTime(received); err != nil {
-		return e, fmt.Errorf("received_at of event %s: %w", id, err)
+	if e.ID, e.LeadID, e.ReceivedAt, err = parseHeader(id, lead, received); err != nil {
+		return e, err
 	}
 	if err := json.Unmarshal(data, &e.Data); err != nil {
 		return e, fmt.Errorf("data of event %s: %w", id, err)
 	}
 	e.Type = domain.EventType(typ)
 	return e, nil
+}
+
+// parseHeader parses the columns every read of an event scans as text: its id, its lead's id,
+// and received_at (a timestamp on PostgreSQL, RFC 3339 text on SQLite).
+func parseHeader(id, lead string, received any) (eventID, leadID uuid.UUID, receivedAt time.Time, err error) {
+	if eventID, err = uuid.Parse(id); err != nil {
+		return eventID, leadID, receivedAt, fmt.Errorf("event id %q: %w", id, err)
+	}
+	if leadID, err = uuid.Parse(lead); err != nil {
+		return eventID, leadID, receivedAt, fmt.Errorf("lead id of event %s: %w", id, err)
+	}
+	if receivedAt, err = receivedTime(received); err != nil {
+		return eventID, leadID, receivedAt, fmt.Errorf("received_at of event %s: %w", id, err)
+	}
+	return eventID, leadID, receivedAt, nil
 }
 
 // GroupPosition is the position up to which a consumer group has acked the log (0 if it has

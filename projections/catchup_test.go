@@ -3,15 +3,12 @@ package projections_test
 import (
 	"context"
 	"fmt"
-	"io"
-	"log/slog"
 	"runtime/debug"
 	"strconv"
 	"testing"
 	"time"
 
 	"github.com/leadledger/leadledger/domain"
-	"github.com/leadledger/leadledger/projections"
 )
 
 // The lead view catches up on a backlog of 100,000 events at a rate that does not depend on
@@ -46,10 +43,7 @@ func TestLeadViewCatchesUpOnABacklog(t *testing.T) {
 		last = stored[len(stored)-1].Position
 	}
 
-	view, err := projections.NewLeadView(ctx, store, slog.New(slog.NewTextHandler(io.Discard, nil)))
-	if err != nil {
-		t.Fatal(err)
-	}
+	view := newView(t, store)
 	// The collector as serve sets it (cmd/leadledger/serve.go).
 	defer debug.SetGCPercent(debug.SetGCPercent(400))
 	defer debug.SetMemoryLimit(debug.SetMemoryLimit(100 << 20))

@@ -35,16 +35,23 @@ func openStore(t *testing.T, backend string) *eventstore.Store {
 	return store
 }
 
+// newView makes a lead view of store that logs nowhere.
+func newView(t *testing.T, store *eventstore.Store) *projections.LeadView {
+	t.Helper()
+	view, err := projections.NewLeadView(context.Background(), store, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return view
+}
+
 func TestLeadViewFoldsTheWhatConvertsSequence(t *testing.T) {
 	for _, backend := range eventstoretest.Backends {
 		t.Run(backend, func(t *testing.T) {
 			ctx, cancel := context.WithCancel(context.Background())
 			defer cancel()
 			store := openStore(t, backend)
-			view, err := projections.NewLeadView(ctx, store, slog.New(slog.NewTextHandler(io.Discard, nil)))
-			if err != nil {
-				t.Fatal(err)
-			}
+			view := newView(t, store)
 			done := make(chan error, 1)
 			go func() { done <- view.Run(ctx) }()
 
@@ -134,10 +141,7 @@ func TestLeadViewSkipsAPoisonEvent(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			view, err := projections.NewLeadView(ctx, store, slog.New(slog.NewTextHandler(io.Discard, nil)))
-			if err != nil {
-				t.Fatal(err)
-			}
+			view := newView(t, store)
 			go func() { _ = view.Run(ctx) }()
 			if err := view.WaitFor(ctx, good[0].Position, 10*time.Second); err != nil {
 				t.Fatalf("the view stalled on the poison event: %v", err)
@@ -219,10 +223,7 @@ func testIsolatesARefusedEvent(t *testing.T, backend string, backlog int) {
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	store := openStore(t, backend)
-	view, err := projections.NewLeadView(ctx, store, slog.New(slog.NewTextHandler(io.Discard, nil)))
-	if err != nil {
-		t.Fatal(err)
-	}
+	view := newView(t, store)
 	refuse := `ALTER TABLE lead_view ADD CONSTRAINT refuse_me CHECK (search NOT LIKE '%refused%')`
 	if backend == "sqlite" { // SQLite adds no constraint to a table: a trigger refuses instead
 		refuse = `CREATE TRIGGER refuse_me BEFORE INSERT ON lead_view WHEN NEW.search LIKE '%refused%'
@@ -282,10 +283,7 @@ func TestLeadViewKeepsANulInALeadsFields(t *testing.T) {
 			ctx, cancel := context.WithCancel(context.Background())
 			defer cancel()
 			store := openStore(t, backend)
-			view, err := projections.NewLeadView(ctx, store, slog.New(slog.NewTextHandler(io.Discard, nil)))
-			if err != nil {
-				t.Fatal(err)
-			}
+			view := newView(t, store)
 			e := whatConverts(domain.LeadCaptured, "70", "2026-01-01T10:00:00Z", "new\x00status")
 			e.Data.Name = "Nul\x00Name"
 			e.Data.SetEmail("nul\x00@example.com")
@@ -330,10 +328,7 @@ func TestLeadViewDoesNotStallOnAFoldThatKeepsFailing(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			view, err := projections.NewLeadView(ctx, store, slog.New(slog.NewTextHandler(io.Discard, nil)))
-			if err != nil {
-				t.Fatal(err)
-			}
+			view := newView(t, store)
 			runCtx, stop := context.WithCancel(ctx)
 			done := make(chan struct{})
 			go func() { _ = view.Run(runCtx); close(done) }()
@@ -353,10 +348,7 @@ func TestLeadViewDoesNotStallOnAFoldThatKeepsFailing(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			view, err = projections.NewLeadView(ctx, store, slog.New(slog.NewTextHandler(io.Discard, nil)))
-			if err != nil {
-				t.Fatal(err)
-			}
+			view = newView(t, store)
 			go func() { _ = view.Run(ctx) }()
 			if err := view.WaitFor(ctx, other[0].Position, 10*time.Second); err != nil {
 				t.Fatalf("the view stalled on an event it cannot fold: %v", err)

@@ -3,8 +3,6 @@ package projections_test
 import (
 	"context"
 	"fmt"
-	"io"
-	"log/slog"
 	"strconv"
 	"testing"
 	"time"
@@ -12,7 +10,6 @@ import (
 	"github.com/leadledger/leadledger/domain"
 	"github.com/leadledger/leadledger/eventstore"
 	"github.com/leadledger/leadledger/eventstore/eventstoretest"
-	"github.com/leadledger/leadledger/projections"
 )
 
 // A database outage while the view catches up is not the events' fault: none is recorded as
@@ -42,10 +39,7 @@ func TestLeadViewRidesOutADatabaseOutage(t *testing.T) {
 		}
 		last = stored[len(stored)-1].Position
 	}
-	view, err := projections.NewLeadView(ctx, store, slog.New(slog.NewTextHandler(io.Discard, nil)))
-	if err != nil {
-		t.Fatal(err)
-	}
+	view := newView(t, store)
 	go func() { _ = view.Run(ctx) }()
 	for deadline := time.Now().Add(time.Minute); ; time.Sleep(time.Millisecond) {
 		if pos, _ := view.Position(ctx); pos > 0 {

@@ -4,8 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"io"
-	"log/slog"
 	"math/rand/v2"
 	"testing"
 	"time"
@@ -85,10 +83,7 @@ func TestRebuildReproducesTheLiveView(t *testing.T) {
 			ctx, cancel := context.WithCancel(context.Background())
 			defer cancel()
 			store := openStore(t, backend)
-			view, err := projections.NewLeadView(ctx, store, slog.New(slog.NewTextHandler(io.Discard, nil)))
-			if err != nil {
-				t.Fatal(err)
-			}
+			view := newView(t, store)
 			go func() { _ = view.Run(ctx) }()
 			head := mixedWorkload(t, store, 400)
 			if err := view.WaitFor(ctx, head, 20*time.Second); err != nil {
@@ -122,10 +117,7 @@ func TestCatchUpReproducesTheRebuiltView(t *testing.T) {
 			ctx, cancel := context.WithCancel(context.Background())
 			defer cancel()
 			store := openStore(t, backend)
-			view, err := projections.NewLeadView(ctx, store, slog.New(slog.NewTextHandler(io.Discard, nil)))
-			if err != nil {
-				t.Fatal(err)
-			}
+			view := newView(t, store)
 			// Far behind (see catchUpAt): it catches up in chunks, then follows batch by batch.
 			mixedWorkload(t, store, map[string]int{"postgres": 8_000, "sqlite": 4_000}[backend])
 			go func() { _ = view.Run(ctx) }()
