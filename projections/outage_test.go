@@ -2,8 +2,8 @@ package projections_test
 
 import (
 	"context"
-	"fmt"
 	"strconv"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -12,58 +12,88 @@ import (
 	"github.com/leadledger/leadledger/eventstore/eventstoretest"
 )
 
-// A database outage while the view catches up is not the events' fault: none is recorded as
-// failed, and the view finishes once the database is back. The outage is a proxy in front of
-// the shared PostgreSQL that stops (open connections cut, new ones refused) mid catch-up.
+// A database outage is not the events' fault: none is recorded as failed, and the view finishes
+// once the database is back, whether the outage comes while it catches up in chunks or while it
+// follows the log batch by batch. The outage is a proxy in front of the shared PostgreSQL that
+// stops (open connections cut, new ones refused); events keep coming through another connection.
 func TestLeadViewRidesOutADatabaseOutage(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	proxy, url := eventstoretest.PostgresProxy(t, eventstoretest.PostgresURL(t))
-	store, err := eventstore.Open(ctx, eventstore.Config{URL: url})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer store.Close()
-	if err := store.Migrate(ctx); err != nil {
-		t.Fatal(err)
-	}
-	var last int64
-	for i := 0; i < 20_000; i += 1000 {
-		batch := make([]domain.Event, 0, 1000)
-		for j := i; j < i+1000; j++ {
-			batch = append(batch, whatConverts(domain.LeadCaptured, strconv.Itoa(j), fmt.Sprintf("2026-01-01T10:00:%02dZ", j%60), "new"))
+	direct := eventstoretest.PostgresURL(t)
+	proxy, url := eventstoretest.PostgresProxy(t, direct)
+	appender, viewStore := openURL(t, direct), openURL(t, url)
+	seq := 0
+	appendEvents := func(n int) int64 {
+		batch := make([]domain.Event, n)
+		for i := range batch {
+			seq++
+			at := time.Date(2026, 1, 1, 0, 0, seq, 0, time.UTC).Format(time.RFC3339)
+			batch[i] = whatConverts(domain.LeadUpdated, strconv.Itoa(seq%5000), at, strconv.Itoa(seq))
 		}
-		stored, err := store.Append(ctx, batch...)
+		stored, err := appender.Append(ctx, batch...)
 		if err != nil {
 			t.Fatal(err)
 		}
-		last = stored[len(stored)-1].Position
+		return stored[n-1].Position
 	}
-	view := newView(t, store)
-	go func() { _ = view.Run(ctx) }()
-	for deadline := time.Now().Add(time.Minute); ; time.Sleep(time.Millisecond) {
-		if pos, _ := view.Position(ctx); pos > 0 {
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatal("the view did not start")
-		}
+	for range 60 {
+		appendEvents(1000) // three chunks behind
 	}
-	proxy.Stop()
-	for deadline := time.Now().Add(time.Minute); view.Failed() == 0; time.Sleep(10 * time.Millisecond) {
-		if _, err := view.Position(ctx); err != nil {
-			break // the view's database is gone for it too: the outage is under way
+	view := newView(t, viewStore)
+	var stops atomic.Int64 // times Run stopped on an error; serve starts it again, so does this test
+	go func() {
+		for ctx.Err() == nil {
+			if err := view.Run(ctx); err != nil {
+				stops.Add(1)
+			}
 		}
-		if time.Now().After(deadline) {
-			t.Fatal("the outage never reached the view")
-		}
-	}
-	time.Sleep(300 * time.Millisecond) // let the view run into the outage for a while
+	}()
+	waitUntil(t, "the first chunk", func() bool { pos, _ := view.Position(ctx); return pos > 0 })
+	proxy.Stop() // while it catches up
+	waitUntil(t, "the view to run into the outage", func() bool { return stops.Load() > 0 })
 	proxy.Start()
+
+	more := make(chan int64)
+	go func() { // events keep coming while the view follows the log
+		var last int64
+		for i := 0; i < 300; i++ {
+			last = appendEvents(10)
+			time.Sleep(5 * time.Millisecond)
+		}
+		more <- last
+	}()
+	waitUntil(t, "the view to follow", func() bool { pos, _ := view.Position(ctx); return pos > 60_000 })
+	proxy.Stop()                       // while it follows
+	time.Sleep(200 * time.Millisecond) // a few of its polls (every 50 ms) and flushes fail
+	proxy.Start()
+	last := <-more
 	if err := view.WaitFor(ctx, last, 2*time.Minute); err != nil {
-		t.Fatalf("the view did not finish after the outage: %v", err)
+		t.Fatalf("the view did not finish after the outages: %v", err)
 	}
 	if n, err := view.FailedEvents(ctx); err != nil || n != 0 || view.Failed() != 0 {
 		t.Fatalf("events recorded as failed: %d in the view, %d by this process (%v); an outage is not their fault", n, view.Failed(), err)
+	}
+}
+
+func openURL(t *testing.T, url string) *eventstore.Store {
+	t.Helper()
+	store, err := eventstore.Open(context.Background(), eventstore.Config{URL: url})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = store.Close() })
+	if err := store.Migrate(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	return store
+}
+
+// waitUntil polls cond until it holds, for a minute at most.
+func waitUntil(t *testing.T, what string, cond func() bool) {
+	t.Helper()
+	for deadline := time.Now().Add(time.Minute); !cond(); time.Sleep(2 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out waiting for %s", what)
+		}
 	}
 }
