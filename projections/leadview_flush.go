@@ -27,7 +27,7 @@ type effect struct {
 	leadID   string
 	event    domain.Event
 	outcome  domain.Outcome
-	failure  error // the event could not be decoded
+	failure  error // the event could not be decoded or folded, every time it was tried
 }
 
 // leadSet is the leads a batch changed, each once, in the order they were first changed.
@@ -120,8 +120,8 @@ func (v *LeadView) write(ctx context.Context, tx *sql.Tx, batch []effect) error 
 		return nil
 	}
 	v.cache.forget()
-	if eventstore.IsUnavailable(err) {
-		return err // delivered again once the database is back
+	if notTheEvents(err) {
+		return err // the batch is delivered again
 	}
 	v.log.Warn("lead view: batch write failed, applying its events one by one", "err", err)
 	for _, ef := range batch {
@@ -175,12 +175,12 @@ func (v *LeadView) writeBatch(ctx context.Context, tx *sql.Tx, batch []effect, t
 }
 
 // applyAlone applies one event in its own savepoint, retried, and records it as failed if it
-// still cannot be written. An unavailable database is not the event's fault: the error rolls
-// the batch back, to be delivered again once the database is back.
+// still cannot be written, unless that is not the event's fault (see notTheEvents): then the
+// error rolls the batch back, to be delivered again.
 func (v *LeadView) applyAlone(ctx context.Context, tx *sql.Tx, e domain.Event) error {
 	var err error
 	for attempt := 1; attempt <= applyAttempts; attempt++ {
-		if err = v.apply(ctx, tx, e); err == nil || eventstore.IsUnavailable(err) {
+		if err = v.apply(ctx, tx, e); err == nil || notTheEvents(err) {
 			return err
 		}
 		v.log.Warn("lead view: apply failed", "position", e.Position, "attempt", attempt, "err", err)
@@ -188,6 +188,13 @@ func (v *LeadView) applyAlone(ctx context.Context, tx *sql.Tx, e domain.Event) e
 	v.failed.Add(1)
 	v.log.Error("lead view: event recorded as failed to apply", "position", e.Position, "lead", e.LeadID, "err", err)
 	return v.recordFailure(ctx, tx, e.Position, e.LeadID.String(), err)
+}
+
+// notTheEvents reports a failure that says nothing about the events being written: the
+// database is unavailable, or the subscriber's transaction ended under the batch (a shutdown
+// cancels it, and watermill still asks for the checkpoint of what was acked).
+func notTheEvents(err error) bool {
+	return eventstore.IsUnavailable(err) || errors.Is(err, sql.ErrTxDone) || errors.Is(err, context.Canceled)
 }
 
 func (v *LeadView) inSavepoint(ctx context.Context, tx *sql.Tx, fn func() error) error {

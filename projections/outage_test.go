@@ -97,3 +97,44 @@ func waitUntil(t *testing.T, what string, cond func() bool) {
 		}
 	}
 }
+
+// Stopping the view (a deploy) in the middle of a batch is not the events' fault either: the
+// subscriber's transaction is rolled back under the batch, which is delivered again later,
+// and nothing is counted as failed.
+func TestStoppingTheViewCountsNoFailure(t *testing.T) {
+	for _, backend := range eventstoretest.Backends {
+		t.Run(backend, func(t *testing.T) {
+			store := openStore(t, backend)
+			var last int64
+			for i := 0; i < 4000; i += 500 {
+				batch := make([]domain.Event, 500)
+				for j := range batch {
+					batch[j] = whatConverts(domain.LeadCaptured, strconv.Itoa(i+j), "2026-01-01T10:00:00Z", "new")
+				}
+				stored, err := store.Append(context.Background(), batch...)
+				if err != nil {
+					t.Fatal(err)
+				}
+				last = stored[len(stored)-1].Position
+			}
+			view := newView(t, store)
+			for stop := 0; stop < 30; stop++ {
+				ctx, cancel := context.WithCancel(context.Background())
+				done := make(chan struct{})
+				go func() { _ = view.Run(ctx); close(done) }()
+				time.Sleep(time.Duration(stop) * 2 * time.Millisecond) // stops land all over the first batches
+				cancel()
+				<-done
+			}
+			ctx, cancel := context.WithCancel(context.Background())
+			defer cancel()
+			go func() { _ = view.Run(ctx) }()
+			if err := view.WaitFor(ctx, last, time.Minute); err != nil {
+				t.Fatal(err)
+			}
+			if n, err := view.FailedEvents(ctx); err != nil || n != 0 || view.Failed() != 0 {
+				t.Fatalf("failed events: %d in the view, %d counted by this process (%v); a stop is not a failure", n, view.Failed(), err)
+			}
+		})
+	}
+}
