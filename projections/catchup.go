@@ -30,18 +30,21 @@ const catchUpPage = 2_000
 // subscriber batch is small and writes every lead it touches, so on a backlog of hundreds of
 // thousands of events the view fell further behind than it caught up.
 //
-// A chunk that cannot be written (an event the database refuses) is left to the subscriber,
-// which isolates a bad event: the view follows the log batch by batch past it.
+// A chunk that cannot be written is left to the subscriber, which isolates a bad event and
+// takes the range in smaller transactions: the view follows the log batch by batch past it.
 func (v *LeadView) catchUp(ctx context.Context) error {
-	for chunks := 0; ctx.Err() == nil; chunks++ {
+	for chunks := 0; ctx.Err() == nil && !v.following(); chunks++ {
 		caughtUp, end, err := v.catchUpChunk(ctx)
 		switch {
 		case ctx.Err() != nil:
 			return nil
-		case err != nil && !eventstore.IsUnavailable(err) && end > 0:
+		case err != nil && end > 0:
+			v.followUntil = end
+			if eventstore.IsUnavailable(err) {
+				return err // Run stops; when it is started again it follows the log past end
+			}
 			v.log.Warn("lead view: a catch-up chunk failed; following the log batch by batch past it",
 				"up_to", end, "err", err)
-			v.followUntil = end
 			return nil
 		case err != nil:
 			return err
@@ -87,6 +90,7 @@ func (v *LeadView) catchUpChunk(ctx context.Context) (caughtUp bool, end int64, 
 		v.cache.forget()
 		return false, end, fmt.Errorf("lead view: catch up to %d: %w", end, err)
 	}
+	v.chunks.Add(1)
 	return false, end, nil
 }
 
@@ -138,9 +142,12 @@ func (v *LeadView) foldChunk(ctx context.Context, tx *sql.Tx, after int64, n int
 // farBehind reports whether the view is further behind the log than a subscriber batch should
 // take on (a cheap guess from this process's own position: catchUp checks under the group lock).
 func (v *LeadView) farBehind(ctx context.Context) bool {
-	if v.cache.applied < v.followUntil {
+	if v.cache.applied < 0 || v.following() { // not known yet, or following on purpose
 		return false
 	}
 	head, err := v.store.Head(ctx)
 	return err == nil && head-v.cache.applied > catchUpAt[v.dialect].behind
 }
+
+// following reports whether the view follows the log batch by batch past a failed chunk.
+func (v *LeadView) following() bool { return v.followUntil > 0 && v.cache.applied < v.followUntil }

@@ -62,4 +62,7 @@ func TestLeadViewCatchesUpOnABacklog(t *testing.T) {
 	if n, err := view.FailedEvents(ctx); err != nil || n != 0 {
 		t.Errorf("%d events recorded as failed (%v)", n, err)
 	}
+	if n := view.CatchUpChunks(); n < 4 {
+		t.Errorf("caught up in %d chunks; (100,000 - 5,000) / 20,000 makes at least 4", n)
+	}
 }

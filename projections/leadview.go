@@ -24,6 +24,7 @@ type LeadView struct {
 	dialect string
 	log     *slog.Logger
 	failed  atomic.Int64
+	chunks  atomic.Int64 // catch-up chunks folded
 	cache   leadCache
 	batch   []effect       // collected, not yet folded and written: see flush
 	batchTx *sql.Tx        // the subscriber transaction batch belongs to
@@ -48,6 +49,9 @@ func NewLeadView(ctx context.Context, store *eventstore.Store, log *slog.Logger)
 
 // Failed counts the events this process recorded as failed to apply.
 func (v *LeadView) Failed() int64 { return v.failed.Load() }
+
+// CatchUpChunks counts the chunks this process folded while far behind the log (see catchUp).
+func (v *LeadView) CatchUpChunks() int64 { return v.chunks.Load() }
 
 // Run folds the log into the view until ctx is done: in large chunks while it is far behind
 // (see catchUp), then batch by batch as watermill's subscriber of the group delivers it.

@@ -3,157 +3,22 @@ package main
 import (
 	"context"
 	"errors"
-	"flag"
 	"fmt"
-	"io"
 	"log/slog"
 	"net"
 	"net/http"
-	"os"
-	"path/filepath"
 	"runtime/debug"
-	"strings"
 	"sync"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 
-	"github.com/leadledger/leadledger/adapters/config"
 	"github.com/leadledger/leadledger/adapters/httpapi"
 	"github.com/leadledger/leadledger/adapters/sinks"
 	"github.com/leadledger/leadledger/eventstore"
 	"github.com/leadledger/leadledger/projections"
 )
-
-// loadConfig reads --config FILE, or LEDGER_CONFIG, then the environment overrides.
-func loadConfig(args []string, getenv func(string) string) (config.Config, error) {
-	fs := flag.NewFlagSet("leadledger", flag.ContinueOnError)
-	path := fs.String("config", getenv("LEDGER_CONFIG"), "YAML configuration file (or LEDGER_CONFIG)")
-	if err := fs.Parse(args); err != nil {
-		return config.Config{}, err
-	}
-	cfg, err := config.Load(*path, getenv)
-	if err != nil {
-		return config.Config{}, fmt.Errorf("configuration: %w", err)
-	}
-	return cfg, nil
-}
-
-func newLogger(level string) *slog.Logger {
-	var l slog.Level
-	if err := l.UnmarshalText([]byte(level)); err != nil {
-		l = slog.LevelInfo
-	}
-	return slog.New(slog.NewJSONHandler(os.Stderr, &slog.HandlerOptions{Level: l}))
-}
-
-// openStore opens the log and brings its schema up to date. A PostgreSQL that cannot be used
-// yet is tried again, with back-off, for up to cfg.DatabaseWait: the ledger and its database
-// may start in any order (containers, a reboot). SQLite is a file: it is tried once.
-func openStore(ctx context.Context, cfg config.Config, log *slog.Logger) (*eventstore.Store, error) {
-	database := config.RedactDatabase(cfg.Database)
-	if path, ok := strings.CutPrefix(cfg.Database, "sqlite:"); ok {
-		if err := os.MkdirAll(filepath.Dir(path), 0o750); err != nil {
-			return nil, fmt.Errorf("create database directory: %w", err)
-		}
-		store, err := openAndMigrate(ctx, cfg, log)
-		if err != nil {
-			return nil, fmt.Errorf("database %s: %w", database, err)
-		}
-		return store, nil
-	}
-	start, delay := time.Now(), 250*time.Millisecond
-	for attempt := 1; ; attempt++ {
-		store, err := openAndMigrate(ctx, cfg, log)
-		if err == nil {
-			if attempt > 1 {
-				log.Info("database ready", "database", database, "attempts", attempt, "waited", time.Since(start).Round(time.Millisecond).String())
-			}
-			return store, nil
-		}
-		left := cfg.DatabaseWait - time.Since(start)
-		switch {
-		case cfg.DatabaseWait == 0:
-			return nil, fmt.Errorf("database %s: %w", database, err)
-		case left <= 0:
-			return nil, fmt.Errorf("database %s not ready after waiting %s (database_wait, LEDGER_DATABASE_WAIT): %w", database, cfg.DatabaseWait, err)
-		}
-		delay = min(delay, left)
-		log.Warn("database not ready; trying again", "database", database, "attempt", attempt,
-			"retry_in", delay.Round(time.Millisecond).String(), "wait_left", left.Round(time.Millisecond).String(), "err", err)
-		select {
-		case <-ctx.Done():
-			return nil, fmt.Errorf("stopped while waiting for database %s: %w", database, ctx.Err())
-		case <-time.After(delay):
-		}
-		delay = min(2*delay, 5*time.Second)
-	}
-}
-
-// openAndMigrate is one try of openStore. Its error never shows a credential of the database
-// URL, even where a driver quotes the URL it was given.
-func openAndMigrate(ctx context.Context, cfg config.Config, log *slog.Logger) (*eventstore.Store, error) {
-	store, err := eventstore.Open(ctx, eventstore.Config{URL: cfg.Database, Logger: log})
-	if err != nil {
-		return nil, redactedError{err, cfg.Database}
-	}
-	err = store.Migrate(ctx)
-	if err == nil {
-		err = projections.MigrateLeadView(ctx, store)
-	}
-	if err != nil {
-		_ = store.Close()
-		return nil, redactedError{err, cfg.Database}
-	}
-	return store, nil
-}
-
-// redactedError shows an error with the database's credentials masked; errors.Is still sees
-// the chain.
-type redactedError struct {
-	err      error
-	database string
-}
-
-func (e redactedError) Error() string { return config.HideDatabaseSecrets(e.err.Error(), e.database) }
-func (e redactedError) Unwrap() error { return e.err }
-
-func migrate(ctx context.Context, args []string, getenv func(string) string) error {
-	cfg, err := loadConfig(args, getenv)
-	if err != nil {
-		return err
-	}
-	store, err := openStore(ctx, cfg, newLogger(cfg.LogLevel))
-	if err != nil {
-		return err
-	}
-	return store.Close()
-}
-
-func rebuild(ctx context.Context, args []string, getenv func(string) string, stdout io.Writer) error {
-	cfg, err := loadConfig(args, getenv)
-	if err != nil {
-		return err
-	}
-	log := newLogger(cfg.LogLevel)
-	store, err := openStore(ctx, cfg, log)
-	if err != nil {
-		return err
-	}
-	defer store.Close()
-	view, err := projections.NewLeadView(ctx, store, log)
-	if err != nil {
-		return err
-	}
-	stats, err := view.Rebuild(ctx)
-	if err != nil {
-		return err
-	}
-	_, err = fmt.Fprintf(stdout, "lead view rebuilt: %d events, %d leads, up to position %d, in %s (%.0f events/s)\n",
-		stats.Events, stats.Leads, stats.Position, stats.Took.Round(time.Millisecond), float64(stats.Events)/stats.Took.Seconds())
-	return err
-}
 
 func serve(ctx context.Context, args []string, getenv func(string) string) error {
 	cfg, err := loadConfig(args, getenv)
@@ -208,7 +73,11 @@ func serve(ctx context.Context, args []string, getenv func(string) string) error
 		prometheus.NewCounterFunc(prometheus.CounterOpts{
 			Name: "leadledger_projection_failed_events_total",
 			Help: "Events the lead view recorded as failed to apply.",
-		}, func() float64 { return float64(view.Failed()) }))
+		}, func() float64 { return float64(view.Failed()) }),
+		prometheus.NewCounterFunc(prometheus.CounterOpts{
+			Name: "leadledger_projection_catchup_chunks_total",
+			Help: "Chunks the lead view folded while far behind the log (20,000 events each on PostgreSQL).",
+		}, func() float64 { return float64(view.CatchUpChunks()) }))
 	api, err := httpapi.New(httpapi.Config{
 		Sources: cfg.Sources, Tokens: cfg.Tokens, Leads: view, Sinks: registry, MaxBodyBytes: cfg.MaxBodyBytes, Logger: log, Registry: reg,
 		Metrics: httpapi.MetricsAccess{Separate: cfg.Metrics.Listen != "", Tokens: cfg.Metrics.Tokens},
@@ -280,18 +149,31 @@ func newHTTPServer(h http.Handler) *http.Server {
 	}
 }
 
-// keepRunning runs a reader of the log until ctx is done, and starts it again a second after it
-// stops early (say the database was unreachable), so an outage never ends it for good.
+// keepRunning runs a reader of the log until ctx is done, and starts it again after it stops
+// early (say the database was unreachable), so an outage never ends it for good. While it keeps
+// stopping soon after a start, the wait doubles, from a second up to 30 s, so an outage is a few
+// lines in the log, not one a second; an unavailable database is a warning, anything else an
+// error.
 func keepRunning(ctx context.Context, log *slog.Logger, name string, run func(context.Context) error) {
+	wait := time.Second
 	for ctx.Err() == nil {
+		started := time.Now()
 		err := run(ctx)
 		if ctx.Err() != nil {
 			return
 		}
-		log.Error("log reader stopped; starting it again", "reader", name, "err", err)
+		if time.Since(started) > 30*time.Second {
+			wait = time.Second
+		}
+		level := slog.LevelError
+		if eventstore.IsUnavailable(err) {
+			level = slog.LevelWarn
+		}
+		log.Log(ctx, level, "log reader stopped; starting it again", "reader", name, "in", wait, "err", err)
 		select {
 		case <-ctx.Done():
-		case <-time.After(time.Second):
+		case <-time.After(wait):
 		}
+		wait = min(2*wait, 30*time.Second)
 	}
 }
