@@ -51,16 +51,41 @@ func (w *batchWriter) submit(ctx context.Context, req *appendRequest) error {
 	}
 }
 
-// close stops new requests and waits until every queued one is answered.
-func (w *batchWriter) close() {
+// errStuck is returned by close when the writer has made no progress for longer than a commit
+// may take.
+var errStuck = errors.New("a commit is still waiting on the database")
+
+// close stops new requests and waits until every queued one is answered, as long as the writer
+// makes progress. A database that swallows packets (a partition, a frozen server) answers
+// neither a commit nor the driver's request to cancel it, and only TCP gives up, after
+// minutes: then close gives up after a commit's deadline and a grace period, with errStuck.
+func (w *batchWriter) close() error {
 	w.mu.Lock()
 	if !w.closed {
 		w.closed = true
 		close(w.queue)
 	}
 	w.mu.Unlock()
-	<-w.stopped
+	progress := time.Now()
+	tick := time.NewTicker(100 * time.Millisecond)
+	defer tick.Stop()
+	for {
+		select {
+		case <-w.stopped:
+			return nil
+		case <-tick.C:
+			if last := w.store.LastAppend(); last.After(progress) {
+				progress = last
+			}
+			if time.Since(progress) > w.timeout+closeGrace {
+				return errStuck
+			}
+		}
+	}
 }
+
+// closeGrace is how much longer than a commit's deadline close waits for a silent writer.
+const closeGrace = 2 * time.Second
 
 func (w *batchWriter) run() {
 	defer close(w.stopped)
@@ -120,7 +145,7 @@ func (w *batchWriter) commit(batch []*appendRequest) {
 		}
 		return
 	}
-	for _, req := range batch {
+	for _, req := range w.dropAbandoned(batch) {
 		req.done <- w.appendTx([]*appendRequest{req})
 	}
 }

@@ -95,3 +95,37 @@ func within(t *testing.T, deadline time.Duration, what string, fn func() error) 
 		return nil
 	}
 }
+
+// A database that swallows every byte (a network partition, a frozen server) answers neither a
+// commit nor the driver's request to cancel it. An append still returns when its caller stops
+// waiting (ingest answers 503 then), and Close returns, with an error, after a commit's
+// deadline and a grace period instead of hanging a SIGTERM's drain.
+func TestBlackholedDatabaseNeverHangsClose(t *testing.T) {
+	proxy, url := eventstoretest.PostgresProxy(t, eventstoretest.PostgresURL(t))
+	ctx := context.Background()
+	s, err := eventstore.Open(ctx, eventstore.Config{URL: url, CommitTimeout: 300 * time.Millisecond})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Migrate(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.Append(ctx, newEvent("leadflo", "a", 1)); err != nil {
+		t.Fatalf("append before the freeze: %v", err)
+	}
+	proxy.Freeze()
+	defer proxy.Thaw() // lets the stuck commit end before the test's schema is dropped
+	appendCtx, cancel := context.WithTimeout(ctx, time.Second)
+	defer cancel()
+	err = within(t, 30*time.Second, "an append to a black-holed database", func() error {
+		_, err := s.Append(appendCtx, newEvent("leadflo", "a", 2))
+		return err
+	})
+	if err == nil {
+		t.Fatal("an append to a black-holed database succeeded")
+	}
+	err = within(t, 30*time.Second, "Close with a black-holed database", s.Close)
+	if err == nil || !strings.Contains(err.Error(), "still waiting on the database") {
+		t.Fatalf("Close = %v, want an error saying a commit is still waiting", err)
+	}
+}

@@ -145,9 +145,13 @@ func (s *Store) DB() *sql.DB { return s.db }
 // ReadDB is the pool for plain reads, which on SQLite run beside the writer.
 func (s *Store) ReadDB() *sql.DB { return s.reads }
 
-// Close finishes the appends under way, then closes the database.
+// Close finishes the appends under way, then closes the database. If the database has stopped
+// answering altogether, it returns after a commit's deadline and a grace period, with an error,
+// leaving the connections to the process's end.
 func (s *Store) Close() error {
-	s.writer.close()
+	if err := s.writer.close(); err != nil {
+		return fmt.Errorf("close event store: %w", err)
+	}
 	err := s.db.Close()
 	if s.reads != s.db {
 		err = errors.Join(err, s.reads.Close())

@@ -1,7 +1,6 @@
 package eventstoretest
 
 import (
-	"io"
 	"net"
 	"net/url"
 	"sync"
@@ -16,17 +15,20 @@ type Proxy struct {
 	addr   string
 	target string
 
-	mu    sync.Mutex
-	ln    net.Listener // nil while stopped
-	conns map[net.Conn]struct{}
-	wg    sync.WaitGroup
+	mu     sync.Mutex
+	ln     net.Listener // nil while stopped
+	conns  map[net.Conn]struct{}
+	flows  chan struct{} // closed while bytes flow; open while frozen
+	frozen bool
+	wg     sync.WaitGroup
 }
 
 // NewProxy starts a proxy to target (host:port) on a free loopback port; it is closed when the
 // test ends.
 func NewProxy(t testing.TB, target string) *Proxy {
 	t.Helper()
-	p := &Proxy{t: t, target: target, conns: map[net.Conn]struct{}{}}
+	p := &Proxy{t: t, target: target, conns: map[net.Conn]struct{}{}, flows: make(chan struct{})}
+	close(p.flows)
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatalf("proxy: listen: %v", err)
@@ -53,8 +55,30 @@ func PostgresProxy(t testing.TB, databaseURL string) (*Proxy, string) {
 // Addr is the proxy's host:port; it stays the same across Stop and Start.
 func (p *Proxy) Addr() string { return p.addr }
 
+// Freeze stops every byte, both ways, on open and new connections, while keeping them open:
+// the database as a network that drops packets, or a stopped server, shows it. Nothing the
+// ledger sends gets an answer, not even a request to cancel a query.
+func (p *Proxy) Freeze() {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if !p.frozen {
+		p.frozen, p.flows = true, make(chan struct{})
+	}
+}
+
+// Thaw lets bytes flow again.
+func (p *Proxy) Thaw() {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.frozen {
+		p.frozen = false
+		close(p.flows)
+	}
+}
+
 // Stop cuts every open connection and refuses new ones until Start.
 func (p *Proxy) Stop() {
+	p.Thaw() // frozen copies would never see their connections close
 	p.mu.Lock()
 	if p.ln != nil {
 		_ = p.ln.Close()
@@ -105,7 +129,7 @@ func (p *Proxy) pipe(client net.Conn) {
 	}
 	done := make(chan struct{}, 2)
 	copyAll := func(dst, src net.Conn) {
-		_, _ = io.Copy(dst, src)
+		p.copy(dst, src)
 		done <- struct{}{}
 	}
 	go copyAll(server, client)
@@ -118,6 +142,26 @@ func (p *Proxy) pipe(client net.Conn) {
 	_ = client.Close()
 	_ = server.Close()
 	<-done
+}
+
+// copy forwards bytes from src to dst until either fails, holding them while the proxy is frozen.
+func (p *Proxy) copy(dst, src net.Conn) {
+	buf := make([]byte, 32<<10)
+	for {
+		n, err := src.Read(buf)
+		if n > 0 {
+			p.mu.Lock()
+			flows := p.flows
+			p.mu.Unlock()
+			<-flows
+			if _, err := dst.Write(buf[:n]); err != nil {
+				return
+			}
+		}
+		if err != nil {
+			return
+		}
+	}
 }
 
 // track registers a connection pair, or closes it when the proxy stopped meanwhile.
