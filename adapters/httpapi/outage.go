@@ -9,7 +9,9 @@ import (
 
 // outage follows the database outages ingest runs into, so that one is logged once when it
 // starts, at most every interval while it lasts (with the count of refused webhooks), and once
-// when it ends: during an outage every request fails, and a line for each buries the news.
+// when it ends: during an outage every request fails, and a line for each buries the news. It
+// ends with the first webhook stored an interval after the last refusal, so a database that
+// refuses now and then (a commit missing its deadline) is one outage, not two lines each time.
 type outage struct {
 	log      *slog.Logger
 	now      func() time.Time
@@ -19,6 +21,7 @@ type outage struct {
 	mu       sync.Mutex
 	since    time.Time // when the outage started
 	reported time.Time // when it was last logged
+	last     time.Time // when a webhook was last refused
 	refused  int64     // webhooks answered 503 since it started
 }
 
@@ -27,6 +30,7 @@ func (o *outage) refuse(err error) {
 	o.mu.Lock()
 	defer o.mu.Unlock()
 	now := o.now()
+	o.last = now
 	if !o.active.Load() {
 		o.active.Store(true)
 		o.since, o.reported, o.refused = now, now, 1
@@ -47,9 +51,9 @@ func (o *outage) stored() {
 	}
 	o.mu.Lock()
 	defer o.mu.Unlock()
-	if o.active.Load() {
+	if o.active.Load() && o.now().Sub(o.last) >= o.interval {
 		o.active.Store(false)
-		o.log.Warn("database available again", "refused", o.refused, "for", since(o.since, o.now()))
+		o.log.Warn("database available again", "refused", o.refused, "for", since(o.since, o.last))
 	}
 }
 

@@ -36,6 +36,18 @@ func (l *ledger) logLines(t *testing.T) []logLine {
 	return out
 }
 
+// countLogLines counts the server's log lines with a message.
+func (l *ledger) countLogLines(t *testing.T, msg string) int {
+	t.Helper()
+	n := 0
+	for _, line := range l.logLines(t) {
+		if line.Msg == msg {
+			n++
+		}
+	}
+	return n
+}
+
 // postLead sends one LeadFloAgent visitor; it returns the status, the Retry-After header and
 // the event id when stored.
 func (l *ledger) postLead(t *testing.T, i int) (status int, retryAfter, eventID string) {
@@ -118,6 +130,16 @@ func TestDatabaseOutage(t *testing.T) {
 			t.Fatalf("ingest did not recover after the database came back: %d", status)
 		}
 		time.Sleep(50 * time.Millisecond)
+	}
+	// The outage ends with a webhook stored an interval after the last refusal: not before.
+	if n := l.countLogLines(t, "database available again"); n != 0 {
+		t.Errorf("the outage was declared over %d times with the first webhook stored after it", n)
+	}
+	l.later.Add(int64(11 * time.Second))
+	if status, _, id := l.postLead(t, 4000); status != http.StatusOK {
+		t.Fatalf("after the outage: %d", status)
+	} else {
+		acked = append(acked, id)
 	}
 
 	stored := map[string]bool{}
