@@ -174,7 +174,7 @@ func (s *Server) createSink(w http.ResponseWriter, r *http.Request) {
 		s.sinkError(w, "sink", err)
 		return
 	}
-	s.cfg.Logger.Info("sink created", "sink", sink.ID, "name", sink.Name, "url", sink.RedactedURL())
+	s.cfg.Logger.Info("sink created", "sink", sink.ID, "name", sink.Name, "origin", sink.Origin())
 	s.writeSink(w, r, http.StatusCreated, sink)
 }
 

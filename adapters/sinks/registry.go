@@ -153,8 +153,7 @@ func (r *Registry) setStatus(ctx context.Context, id uuid.UUID, status Status) (
 }
 
 // Delete removes a sink: delivery stops and its replays are cancelled. Its credentials go with
-// it (the secret blanked, the URL kept only redacted), in the same statement; its attempts and
-// replays stay on record for auditors.
+// it (see forget); its attempts and replays stay on record for auditors.
 func (r *Registry) Delete(ctx context.Context, id uuid.UUID) error {
 	s, err := r.Sink(ctx, id)
 	if err != nil {
@@ -162,8 +161,11 @@ func (r *Registry) Delete(ctx context.Context, id uuid.UUID) error {
 	}
 	now := formatTime(r.now())
 	res, err := r.exec(ctx, `UPDATE sinks SET deleted_at = ?, secret = '', url = ? WHERE id = ? AND deleted_at IS NULL`,
-		now, s.RedactedURL(), id.String())
+		now, s.Origin(), id.String())
 	if err := affectedOne(res, err, "sink", id); err != nil {
+		return err
+	}
+	if err := r.forget(ctx, s); err != nil {
 		return err
 	}
 	if _, err := r.exec(ctx, `UPDATE sink_replays SET status = ?, finished_at = ? WHERE sink_id = ? AND status = ?`,
@@ -171,6 +173,24 @@ func (r *Registry) Delete(ctx context.Context, id uuid.UUID) error {
 		return fmt.Errorf("cancel replays of sink %s: %w", id, err)
 	}
 	r.signal()
+	return nil
+}
+
+// forget deletes what a deleted sink knew of its credentials: the secret is blanked, the URL
+// cut to its origin, and every form of the URL's credentials replaced in the errors its
+// receiver answered (kept in its attempts and last error, redacted as they were written, but
+// not by older versions, nor of its path).
+func (r *Registry) forget(ctx context.Context, s Sink) error {
+	if _, err := r.exec(ctx, `UPDATE sinks SET secret = '', url = ?, last_error = ? WHERE id = ?`,
+		s.Origin(), s.redact(s.LastError), s.ID.String()); err != nil {
+		return fmt.Errorf("forget credentials of sink %s: %w", s.ID, err)
+	}
+	for _, c := range s.credentials() {
+		if _, err := r.exec(ctx, `UPDATE sink_attempts SET error = REPLACE(error, ?, 'REDACTED') WHERE sink_id = ? AND error <> ''`,
+			c, s.ID.String()); err != nil {
+			return fmt.Errorf("forget credentials in the attempts of sink %s: %w", s.ID, err)
+		}
+	}
 	return nil
 }
 

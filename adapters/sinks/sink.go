@@ -107,15 +107,25 @@ func (s Sink) RedactedURL() string {
 	return u.String()
 }
 
-// redact replaces the credentials of the sink's URL (user info, query values, as given or as
-// sent) in a text from its receiver, which may echo the request it got. Values shorter than 6
-// characters (a version, a flag) are left: replacing them would garble the text.
+// redact replaces the credentials of the sink's URL (see credentials) in a text from its
+// receiver, which may echo the request it got.
 func (s Sink) redact(text string) string {
+	for _, c := range s.credentials() {
+		text = strings.ReplaceAll(text, c, "REDACTED")
+	}
+	return text
+}
+
+// credentials are the forms, as given and as sent, of what the sink's URL may carry as a
+// secret: its user info, its query values, and its path (Slack's and Zapier's hooks keep their
+// secret there). Values shorter than 6 characters (a version, a flag) are left out: replacing
+// them would garble a text.
+func (s Sink) credentials() []string {
 	u, err := url.Parse(s.URL)
 	if err != nil {
-		return text
+		return nil
 	}
-	var values []string
+	values := []string{u.Path, u.EscapedPath()}
 	if u.User != nil {
 		password, _ := u.User.Password()
 		basic := base64.StdEncoding.EncodeToString([]byte(u.User.Username() + ":" + password))
@@ -124,14 +134,25 @@ func (s Sink) redact(text string) string {
 	for _, vs := range u.Query() {
 		values = append(values, vs...)
 	}
+	var forms []string
 	for _, v := range values {
 		for _, form := range []string{v, url.QueryEscape(v), url.PathEscape(v)} {
-			if len(form) >= 6 {
-				text = strings.ReplaceAll(text, form, "REDACTED")
+			if len(form) >= 6 && !slices.Contains(forms, form) {
+				forms = append(forms, form)
 			}
 		}
 	}
-	return text
+	return forms
+}
+
+// Origin is the URL without anything that may be a secret: scheme and host. A deleted sink
+// keeps only that, and logs name no more.
+func (s Sink) Origin() string {
+	u, err := url.Parse(s.URL)
+	if err != nil {
+		return ""
+	}
+	return (&url.URL{Scheme: u.Scheme, Host: u.Host}).String()
 }
 
 // NewSink is what an engineer asks for when adding a sink.

@@ -78,10 +78,10 @@ func (r *Registry) Migrate(ctx context.Context) error {
 	return r.forgetDeletedCredentials(ctx)
 }
 
-// forgetDeletedCredentials blanks the secret and redacts the URL of sinks deleted before Delete
-// did so itself.
+// forgetDeletedCredentials makes sinks deleted by older versions forget their credentials too
+// (see forget).
 func (r *Registry) forgetDeletedCredentials(ctx context.Context) error {
-	rows, err := r.store.ReadDB().QueryContext(ctx, `SELECT id, url FROM sinks WHERE deleted_at IS NOT NULL AND secret <> ''`)
+	rows, err := r.store.ReadDB().QueryContext(ctx, `SELECT id, url, last_error FROM sinks WHERE deleted_at IS NOT NULL`)
 	if err != nil {
 		return fmt.Errorf("find deleted sinks' credentials: %w", err)
 	}
@@ -89,20 +89,21 @@ func (r *Registry) forgetDeletedCredentials(ctx context.Context) error {
 	for rows.Next() {
 		var s Sink
 		var id string
-		if err := rows.Scan(&id, &s.URL); err != nil {
+		if err := rows.Scan(&id, &s.URL, &s.LastError); err != nil {
 			rows.Close()
 			return fmt.Errorf("find deleted sinks' credentials: %w", err)
 		}
-		s.ID = uuid.MustParse(id)
-		deleted = append(deleted, s)
+		if s.ID = uuid.MustParse(id); s.URL != s.Origin() {
+			deleted = append(deleted, s)
+		}
 	}
 	rows.Close()
 	if err := rows.Err(); err != nil {
 		return fmt.Errorf("find deleted sinks' credentials: %w", err)
 	}
 	for _, s := range deleted {
-		if _, err := r.exec(ctx, `UPDATE sinks SET secret = '', url = ? WHERE id = ?`, s.RedactedURL(), s.ID.String()); err != nil {
-			return fmt.Errorf("forget credentials of deleted sink %s: %w", s.ID, err)
+		if err := r.forget(ctx, s); err != nil {
+			return err
 		}
 	}
 	return nil
