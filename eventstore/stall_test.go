@@ -22,19 +22,10 @@ func TestStalledDatabaseFailsAppendsWithoutHangingTheWriter(t *testing.T) {
 		t.Run(backend, func(t *testing.T) {
 			url := eventstoretest.URL(t, backend)
 			ctx := context.Background()
-			s, err := eventstore.Open(ctx, eventstore.Config{URL: url, CommitTimeout: 300 * time.Millisecond})
-			if err != nil {
-				t.Fatal(err)
-			}
-			if err := s.Migrate(ctx); err != nil {
-				t.Fatal(err)
-			}
-			if _, err := s.Append(ctx, newEvent("leadflo", "a", 1)); err != nil {
-				t.Fatalf("append before the stall: %v", err)
-			}
+			s := openWorking(t, url)
 
 			release := stall(t, backend, url)
-			err = within(t, 30*time.Second, "an append to a stalled database", func() error {
+			err := within(t, 30*time.Second, "an append to a stalled database", func() error {
 				_, err := s.Append(ctx, newEvent("leadflo", "a", 2))
 				return err
 			})
@@ -55,6 +46,23 @@ func TestStalledDatabaseFailsAppendsWithoutHangingTheWriter(t *testing.T) {
 			}
 		})
 	}
+}
+
+// openWorking opens a store whose commits have 300 ms, and checks that an append works.
+func openWorking(t *testing.T, url string) *eventstore.Store {
+	t.Helper()
+	ctx := context.Background()
+	s, err := eventstore.Open(ctx, eventstore.Config{URL: url, CommitTimeout: 300 * time.Millisecond})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Migrate(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.Append(ctx, newEvent("leadflo", "a", 1)); err != nil {
+		t.Fatalf("append before the database is cut off: %v", err)
+	}
+	return s
 }
 
 // stall makes another session hold the lock every append needs, until release is called.
@@ -103,21 +111,12 @@ func within(t *testing.T, deadline time.Duration, what string, fn func() error) 
 func TestBlackholedDatabaseNeverHangsClose(t *testing.T) {
 	proxy, url := eventstoretest.PostgresProxy(t, eventstoretest.PostgresURL(t))
 	ctx := context.Background()
-	s, err := eventstore.Open(ctx, eventstore.Config{URL: url, CommitTimeout: 300 * time.Millisecond})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := s.Migrate(ctx); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := s.Append(ctx, newEvent("leadflo", "a", 1)); err != nil {
-		t.Fatalf("append before the freeze: %v", err)
-	}
+	s := openWorking(t, url)
 	proxy.Freeze()
 	defer proxy.Thaw() // lets the stuck commit end before the test's schema is dropped
 	appendCtx, cancel := context.WithTimeout(ctx, time.Second)
 	defer cancel()
-	err = within(t, 30*time.Second, "an append to a black-holed database", func() error {
+	err := within(t, 30*time.Second, "an append to a black-holed database", func() error {
 		_, err := s.Append(appendCtx, newEvent("leadflo", "a", 2))
 		return err
 	})
