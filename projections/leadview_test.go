@@ -24,7 +24,13 @@ func whatConverts(typ domain.EventType, leadID, lastUpdated, status string) doma
 // openStore opens a fresh, migrated log on the backend, closed when the test ends.
 func openStore(t *testing.T, backend string) *eventstore.Store {
 	t.Helper()
-	store, err := eventstore.Open(context.Background(), eventstore.Config{URL: eventstoretest.URL(t, backend)})
+	return openURL(t, eventstoretest.URL(t, backend))
+}
+
+// openURL opens the log at a database URL, migrated, closed when the test ends.
+func openURL(t *testing.T, url string) *eventstore.Store {
+	t.Helper()
+	store, err := eventstore.Open(context.Background(), eventstore.Config{URL: url})
 	if err != nil {
 		t.Fatal(err)
 	}

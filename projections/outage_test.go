@@ -8,7 +8,6 @@ import (
 	"time"
 
 	"github.com/leadledger/leadledger/domain"
-	"github.com/leadledger/leadledger/eventstore"
 	"github.com/leadledger/leadledger/eventstore/eventstoretest"
 )
 
@@ -73,19 +72,6 @@ func TestLeadViewRidesOutADatabaseOutage(t *testing.T) {
 	if n, err := view.FailedEvents(ctx); err != nil || n != 0 || view.Failed() != 0 {
 		t.Fatalf("events recorded as failed: %d in the view, %d by this process (%v); an outage is not their fault", n, view.Failed(), err)
 	}
-}
-
-func openURL(t *testing.T, url string) *eventstore.Store {
-	t.Helper()
-	store, err := eventstore.Open(context.Background(), eventstore.Config{URL: url})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = store.Close() })
-	if err := store.Migrate(context.Background()); err != nil {
-		t.Fatal(err)
-	}
-	return store
 }
 
 // waitUntil polls cond until it holds, for a minute at most.
