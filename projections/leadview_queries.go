@@ -26,6 +26,25 @@ func (v *LeadView) Lead(ctx context.Context, id uuid.UUID) (domain.Lead, error) 
 	return v.load(ctx, v.db, id.String())
 }
 
+// LeadsByID returns the current view of the leads with these ids; unknown ids are left out.
+func (v *LeadView) LeadsByID(ctx context.Context, ids []uuid.UUID) ([]domain.Lead, error) {
+	values := make([]string, len(ids))
+	for i, id := range ids {
+		values[i] = id.String()
+	}
+	var leads []domain.Lead
+	err := v.loadWhere(ctx, v.db, "id", values, func(l domain.Lead) { leads = append(leads, l) })
+	return leads, err
+}
+
+// LeadsByEmail returns every lead whose normalised email is one of these (normalised) emails:
+// the same people across vendors.
+func (v *LeadView) LeadsByEmail(ctx context.Context, emails []string) ([]domain.Lead, error) {
+	var leads []domain.Lead
+	err := v.loadWhere(ctx, v.db, "email_normalized", emails, func(l domain.Lead) { leads = append(leads, l) })
+	return leads, err
+}
+
 // LeadFilter selects leads. Empty fields match everything.
 type LeadFilter struct {
 	Email  string // matched normalised: the same person across vendors

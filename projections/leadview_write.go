@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 
 	"github.com/google/uuid"
@@ -206,36 +207,42 @@ type querier interface {
 // left out.
 func (v *LeadView) loadMany(ctx context.Context, tx *sql.Tx, ids []string) (map[uuid.UUID]domain.Lead, error) {
 	leads := make(map[uuid.UUID]domain.Lead, len(ids))
-	for len(ids) > 0 {
-		chunk := ids[:min(len(ids), 500)]
-		ids = ids[len(chunk):]
+	err := v.loadWhere(ctx, tx, "id", ids, func(l domain.Lead) { leads[l.ID] = l })
+	return leads, err
+}
+
+// loadWhere reads the leads whose column has one of the values, in queries of 500 values.
+func (v *LeadView) loadWhere(ctx context.Context, q interface {
+	QueryContext(context.Context, string, ...any) (*sql.Rows, error)
+}, column string, values []string, each func(domain.Lead)) error {
+	for chunk := range slices.Chunk(values, 500) {
 		args := make([]any, len(chunk))
-		for i, id := range chunk {
-			args[i] = id
+		for i, value := range chunk {
+			args[i] = value
 		}
-		rows, err := tx.QueryContext(ctx, v.q(`SELECT state FROM lead_view WHERE id IN (`+
+		rows, err := q.QueryContext(ctx, v.q(`SELECT state FROM lead_view WHERE `+column+` IN (`+
 			strings.TrimSuffix(strings.Repeat("?,", len(chunk)), ",")+`)`), args...)
 		if err != nil {
-			return nil, fmt.Errorf("load %d leads: %w", len(chunk), err)
+			return fmt.Errorf("load %d leads: %w", len(chunk), err)
 		}
 		for rows.Next() {
 			var state string
 			if err := rows.Scan(&state); err != nil {
 				_ = rows.Close()
-				return nil, fmt.Errorf("load leads: %w", err)
+				return fmt.Errorf("load leads: %w", err)
 			}
 			lead, err := decodeLead(state)
 			if err != nil {
 				_ = rows.Close()
-				return nil, err
+				return err
 			}
-			leads[lead.ID] = lead
+			each(lead)
 		}
 		if err := errors.Join(rows.Err(), rows.Close()); err != nil {
-			return nil, fmt.Errorf("load leads: %w", err)
+			return fmt.Errorf("load leads: %w", err)
 		}
 	}
-	return leads, nil
+	return nil
 }
 
 func (v *LeadView) load(ctx context.Context, q querier, id string) (domain.Lead, error) {

@@ -128,7 +128,15 @@ func (s *Server) getLead(w http.ResponseWriter, r *http.Request) {
 	case err != nil:
 		s.internalError(w, "read lead", err)
 	default:
-		writeJSON(w, http.StatusOK, toLeadJSON(lead))
+		destinations, err := s.destinations(r.Context(), id)
+		if err != nil {
+			s.internalError(w, "read lead destinations", err)
+			return
+		}
+		writeJSON(w, http.StatusOK, struct {
+			leadJSON
+			Destinations []destinationJSON `json:"destinations"`
+		}{toLeadJSON(lead), destinations})
 	}
 }
 

@@ -32,6 +32,10 @@ type SinkAdmin interface {
 	Replay(ctx context.Context, id uuid.UUID) (sinks.Replay, error)
 	Replays(ctx context.Context, sinkID uuid.UUID) ([]sinks.Replay, error)
 	CancelReplay(ctx context.Context, id uuid.UUID) (sinks.Replay, error)
+	Records(ctx context.Context, sinkID uuid.UUID, leadID *uuid.UUID, cursor string, limit int) ([]sinks.RecordEntry, string, error)
+	Destinations(ctx context.Context, leadID uuid.UUID) ([]sinks.Destination, error)
+	Failures(ctx context.Context, sinkID uuid.UUID, cursor string, limit int) ([]sinks.Failure, string, error)
+	RetryFailures(ctx context.Context, sinkID uuid.UUID) (int64, error)
 }
 
 // sinkJSON is a sink as the API shows it (CONTRACT.md, Sink): never its secret.
@@ -48,6 +52,13 @@ type sinkJSON struct {
 	Failed    int64        `json:"failed"`
 	LastError string       `json:"last_error"`
 	CreatedAt time.Time    `json:"created_at"`
+	Mode      string       `json:"mode"`
+	// CRM and NATS sinks:
+	Key       string           `json:"key,omitempty"`
+	Config    map[string]any   `json:"config,omitempty"` // credentials shown as REDACTED
+	Mapping   sinks.Mapping    `json:"mapping,omitempty"`
+	RateLimit *sinks.RateLimit `json:"rate_limit,omitempty"`
+	RetryAt   *time.Time       `json:"retry_at,omitempty"`
 }
 
 // filterJSON shows an empty filter list as [] rather than null.
@@ -62,9 +73,16 @@ func filterJSON(f sinks.Filter) sinks.Filter {
 }
 
 func toSinkJSON(s sinks.Sink, head int64) sinkJSON {
-	return sinkJSON{ID: s.ID, Name: s.Name, Type: s.Type, URL: s.RedactedURL(), Filter: filterJSON(s.Filter), Status: s.Status,
+	out := sinkJSON{ID: s.ID, Name: s.Name, Type: s.Type, URL: s.RedactedURL(), Filter: filterJSON(s.Filter), Status: s.Status,
 		Position: s.Position, Lag: max(head-s.Position, 0), Delivered: s.Delivered, Failed: s.Failed,
-		LastError: s.LastError, CreatedAt: s.CreatedAt}
+		LastError: s.LastError, CreatedAt: s.CreatedAt, Mode: s.Mode, Key: s.RecordKey, Mapping: s.Mapping, RetryAt: s.RetryAt}
+	if s.Type != sinks.TypeWebhook {
+		out.Config = s.PublicConfig()
+	}
+	if s.RateLimit.Requests > 0 {
+		out.RateLimit = &s.RateLimit
+	}
+	return out
 }
 
 type replayJSON struct {
@@ -80,12 +98,21 @@ type replayJSON struct {
 	Failed       int64              `json:"failed"`
 	CreatedAt    time.Time          `json:"created_at"`
 	FinishedAt   *time.Time         `json:"finished_at"`
+	Rate         float64            `json:"rate"`                  // events per second so far
+	ETASeconds   *float64           `json:"eta_seconds,omitempty"` // while running, at that rate
+	OnlyChanged  bool               `json:"only_changed"`
+	// CRM sinks in snapshot mode: records written, and not sent for being as last written.
+	RecordsWritten   int64 `json:"records_written"`
+	RecordsUnchanged int64 `json:"records_unchanged"`
 }
 
 func toReplayJSON(r sinks.Replay) replayJSON {
-	return replayJSON{ID: r.ID, SinkID: r.SinkID, Status: r.Status, FromPosition: r.FromPosition,
+	out := replayJSON{ID: r.ID, SinkID: r.SinkID, Status: r.Status, FromPosition: r.FromPosition,
 		ToPosition: r.ToPosition, Position: r.Position, Filter: filterJSON(r.Filter), Total: r.Total,
-		Delivered: r.Delivered, Failed: r.Failed, CreatedAt: r.CreatedAt, FinishedAt: r.FinishedAt}
+		Delivered: r.Delivered, Failed: r.Failed, CreatedAt: r.CreatedAt, FinishedAt: r.FinishedAt,
+		OnlyChanged: r.OnlyChanged, RecordsWritten: r.RecordsWritten, RecordsUnchanged: r.RecordsUnchanged}
+	out.Rate, out.ETASeconds = r.Progress(time.Now())
+	return out
 }
 
 type attemptJSON struct {

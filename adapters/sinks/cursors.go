@@ -151,6 +151,19 @@ type progress struct {
 	lastError         string // "" leaves it
 	gone              bool   // the receiver answered 410: disable the sink
 	completed         bool   // replay: every event is done
+
+	// CRM records (a record stream's progress):
+	written, unchanged int64      // records written, and found unchanged (not sent)
+	synced             []synced   // for the identity map
+	rejected           []Failure  // dead letters
+	resolved           []string   // dead letters with nothing left to deliver
+	retryAt            *time.Time // nil leaves it; zero clears it
+}
+
+// empty reports whether there is nothing to save but the lease.
+func (p progress) empty() bool {
+	return p.delivered == 0 && p.failed == 0 && len(p.attempts) == 0 && p.status == "" && !p.gone && !p.completed &&
+		p.written == 0 && p.unchanged == 0 && len(p.rejected) == 0 && len(p.resolved) == 0 && p.retryAt == nil
 }
 
 // save writes a cursor's progress and its attempts in one transaction and renews its lease.
@@ -167,25 +180,36 @@ func (r *Registry) save(ctx context.Context, c cursor, p progress, owner string,
 			return false, err
 		}
 	}
+	if err := r.writeIdentities(ctx, tx, c.sink.ID, p.synced); err != nil {
+		return false, err
+	}
+	if err := r.writeFailures(ctx, tx, p.rejected); err != nil {
+		return false, err
+	}
+	if err := r.resolveFailures(ctx, tx, c.sink.ID, p.resolved); err != nil {
+		return false, err
+	}
 	now := formatTime(r.now())
 	var res sql.Result
 	if c.replay == nil {
 		res, err = tx.ExecContext(ctx, r.q(`UPDATE sinks SET position = ?, delivered = delivered + ?, failed = failed + ?,
 			last_error = CASE WHEN ? = '' THEN last_error ELSE ? END,
 			status = CASE WHEN status IN ('active', 'failing') AND ? <> '' THEN ? ELSE status END,
+			retry_at = CASE WHEN ? THEN ? ELSE retry_at END,
 			lease_until = ? WHERE id = ? AND lease_owner = ? AND deleted_at IS NULL`),
 			p.position, p.delivered, p.failed, p.lastError, p.lastError, string(p.status), string(p.status),
-			leaseUntil.UnixMilli(), c.sink.ID.String(), owner)
+			p.retryAt != nil, retryAtValue(p.retryAt), leaseUntil.UnixMilli(), c.sink.ID.String(), owner)
 	} else {
 		status := ReplayRunning
 		if p.completed {
 			status = ReplayCompleted
 		}
 		res, err = tx.ExecContext(ctx, r.q(`UPDATE sink_replays SET position = ?, delivered = delivered + ?, failed = failed + ?,
+			records_written = records_written + ?, records_unchanged = records_unchanged + ?,
 			finished_at = CASE WHEN status = 'running' AND ? = 'completed' THEN ? ELSE finished_at END,
 			status = CASE WHEN status = 'running' THEN ? ELSE status END,
 			lease_until = ? WHERE id = ? AND lease_owner = ?`),
-			p.position, p.delivered, p.failed, string(status), now, string(status),
+			p.position, p.delivered, p.failed, p.written, p.unchanged, string(status), now, string(status),
 			leaseUntil.UnixMilli(), c.replay.ID.String(), owner)
 	}
 	if err != nil {
@@ -207,6 +231,14 @@ func (r *Registry) save(ctx context.Context, c cursor, p progress, owner string,
 		r.signal()
 	}
 	return true, nil
+}
+
+// retryAtValue is a parked sink's retry time as stored: NULL once cleared.
+func retryAtValue(t *time.Time) any {
+	if t == nil || t.IsZero() {
+		return nil
+	}
+	return formatTime(*t)
 }
 
 func (r *Registry) insertAttempts(ctx context.Context, tx *sql.Tx, attempts []Attempt) error {

@@ -43,6 +43,10 @@ type Config struct {
 	// LeaseTTL is how long a process holds a cursor without renewing it; another process takes
 	// over a cursor whose lease lapsed. Defaults to 5s.
 	LeaseTTL time.Duration
+	// Leads is the lead view, which CRM sinks write from; CRM sinks do not run without it.
+	Leads LeadReader
+	// CRMConcurrency is how many batch calls one CRM cursor has in flight. Defaults to 8.
+	CRMConcurrency int
 	// Logger defaults to slog.Default().
 	Logger *slog.Logger
 	// Registerer receives the delivery metrics; nil registers none.
@@ -59,6 +63,7 @@ func (c *Config) setDefaults() {
 	c.LeaseTTL = orDefault(c.LeaseTTL, 5*time.Second)
 	c.ReplayRateWhileIngesting = orDefault(c.ReplayRateWhileIngesting, 2000)
 	c.IngestWindow = orDefault(c.IngestWindow, time.Second)
+	c.CRMConcurrency = orDefault(c.CRMConcurrency, 8)
 	c.Backoff.setDefaults()
 	if c.Logger == nil {
 		c.Logger = slog.Default()
@@ -86,6 +91,11 @@ type Manager struct {
 	owner    string // this process, in leases
 	log      *slog.Logger
 	metrics  *metrics
+
+	transport  http.RoundTripper // shared by the CRM clients: one pool of connections
+	clientsMu  sync.Mutex
+	clients    map[uuid.UUID]*sinkClient
+	publishers map[uuid.UUID]sinkPublisher
 }
 
 // NewManager builds the delivery engine over the registry's sinks.
@@ -102,6 +112,7 @@ func NewManager(cfg Config, store *eventstore.Store, registry *Registry) (*Manag
 	transport.MaxIdleConnsPerHost = cfg.Concurrency
 	return &Manager{
 		cfg: cfg, store: store, registry: registry, owner: uuid.NewString(), log: cfg.Logger, metrics: m,
+		transport: transport, clients: map[uuid.UUID]*sinkClient{}, publishers: map[uuid.UUID]sinkPublisher{},
 		hook: webhook{client: &http.Client{
 			Timeout: cfg.Timeout, Transport: transport,
 			// A redirect would be followed as a GET without the body, and its 2xx taken for an
@@ -111,8 +122,34 @@ func NewManager(cfg Config, store *eventstore.Store, registry *Registry) (*Manag
 	}, nil
 }
 
+// deliver makes one attempt at one event of a sink in events mode.
 func (m *Manager) deliver(ctx context.Context, s Sink, e eventstore.Envelope) result {
-	return m.hook.deliver(ctx, s, e) // the only sink type so far; CRM adapters dispatch on s.Type
+	switch {
+	case s.Type == TypeNATS:
+		return m.publish(ctx, s, e)
+	case isCRM(s.Type):
+		return m.writeEventRecord(ctx, s, e)
+	}
+	return m.hook.deliver(ctx, s, e)
+}
+
+// streamFor is what delivers from a cursor: a record stream for a CRM in snapshot mode, an
+// event stream otherwise.
+func (m *Manager) streamFor(c cursor, leaseUntil time.Time) (func(context.Context), error) {
+	if !isCRM(c.sink.Type) {
+		return newStream(m, c, leaseUntil).run, nil
+	}
+	if m.cfg.Leads == nil {
+		return nil, errors.New("CRM sinks need the lead view, and this process runs none")
+	}
+	client, err := m.client(c.sink)
+	if err != nil {
+		return nil, err
+	}
+	if c.sink.Mode == ModeSnapshot {
+		return newRecordStream(m, c, client, leaseUntil).run, nil
+	}
+	return newStream(m, c, leaseUntil).run, nil
 }
 
 // Run delivers until ctx is done, then stops every stream after saving its progress.
@@ -120,6 +157,7 @@ func (m *Manager) Run(ctx context.Context) error {
 	running := map[string]context.CancelFunc{}
 	exited := make(chan string)
 	var streams sync.WaitGroup
+	defer m.closePublishers()
 	defer func() {
 		for _, cancel := range running {
 			cancel()
@@ -180,10 +218,16 @@ func (m *Manager) reconcile(ctx context.Context, running map[string]context.Canc
 			}
 			continue
 		}
+		run, err := m.streamFor(c, until)
+		if err != nil {
+			_ = m.registry.release(ctx, c, m.owner)
+			m.log.Warn("sink: cannot deliver", "cursor", key, "err", err)
+			continue
+		}
 		streamCtx, cancel := context.WithCancel(ctx)
 		running[key] = cancel
 		streams.Go(func() {
-			newStream(m, c, until).run(streamCtx)
+			run(streamCtx)
 			exited <- key
 		})
 	}

@@ -64,19 +64,23 @@ func (r *Registry) Create(ctx context.Context, n NewSink) (Sink, error) {
 		}
 		position = head
 	}
-	s := Sink{ID: uuid.Must(uuid.NewV7()), Name: n.Name, Type: n.Type, URL: n.URL, Secret: n.Secret,
-		Filter: n.Filter, Status: StatusActive, Position: position, CreatedAt: r.now().UTC()}
+	s := n.sink()
+	s.ID, s.Position, s.CreatedAt = uuid.Must(uuid.NewV7()), position, r.now().UTC()
 	filter, _ := json.Marshal(s.Filter)
-	if _, err := r.exec(ctx, `INSERT INTO sinks (id, name, type, url, secret, filter, status, position, created_at)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`, s.ID.String(), s.Name, s.Type, s.URL, s.Secret, string(filter),
-		string(s.Status), s.Position, formatTime(s.CreatedAt)); err != nil {
+	mapping, _ := json.Marshal(s.Mapping)
+	limit, _ := json.Marshal(s.RateLimit)
+	if _, err := r.exec(ctx, `INSERT INTO sinks (id, name, type, url, secret, filter, status, position, created_at,
+		mode, record_key, config, mapping, rate_limit) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+		s.ID.String(), s.Name, s.Type, s.URL, s.Secret, string(filter), string(s.Status), s.Position,
+		formatTime(s.CreatedAt), s.Mode, s.RecordKey, string(s.Config), string(mapping), string(limit)); err != nil {
 		return Sink{}, fmt.Errorf("create sink: %w", err)
 	}
 	r.signal()
 	return s, nil
 }
 
-const sinkColumns = `id, name, type, url, secret, filter, status, position, delivered, failed, last_error, created_at`
+const sinkColumns = `id, name, type, url, secret, filter, status, position, delivered, failed, last_error, created_at,
+	mode, record_key, config, mapping, rate_limit, retry_at`
 
 // Sinks lists the sinks that are not deleted, oldest first.
 func (r *Registry) Sinks(ctx context.Context) ([]Sink, error) {
@@ -121,14 +125,30 @@ func (r *Registry) Known(ctx context.Context, id uuid.UUID) error {
 
 func scanSink(row interface{ Scan(...any) error }) (Sink, error) {
 	var s Sink
-	var id, filter, status, created string
+	var id, filter, status, created, config, mapping, limit string
+	var retryAt sql.NullString
 	if err := row.Scan(&id, &s.Name, &s.Type, &s.URL, &s.Secret, &filter, &status, &s.Position,
-		&s.Delivered, &s.Failed, &s.LastError, &created); err != nil {
+		&s.Delivered, &s.Failed, &s.LastError, &created, &s.Mode, &s.RecordKey, &config, &mapping, &limit, &retryAt); err != nil {
 		return Sink{}, fmt.Errorf("read sink: %w", err)
 	}
 	s.ID, s.Status, s.CreatedAt = uuid.MustParse(id), Status(status), parseTime(created)
-	if err := json.Unmarshal([]byte(filter), &s.Filter); err != nil {
-		return Sink{}, fmt.Errorf("filter of sink %s: %w", id, err)
+	if config != "" {
+		s.Config = json.RawMessage(config)
+	}
+	if retryAt.Valid {
+		t := parseTime(retryAt.String)
+		s.RetryAt = &t
+	}
+	for _, field := range []struct {
+		text string
+		into any
+	}{{filter, &s.Filter}, {mapping, &s.Mapping}, {limit, &s.RateLimit}} {
+		if field.text == "" {
+			continue
+		}
+		if err := json.Unmarshal([]byte(field.text), field.into); err != nil {
+			return Sink{}, fmt.Errorf("read sink %s: %w", id, err)
+		}
 	}
 	return s, nil
 }
@@ -160,7 +180,7 @@ func (r *Registry) Delete(ctx context.Context, id uuid.UUID) error {
 		return err
 	}
 	now := formatTime(r.now())
-	res, err := r.exec(ctx, `UPDATE sinks SET deleted_at = ?, secret = '', url = ? WHERE id = ? AND deleted_at IS NULL`,
+	res, err := r.exec(ctx, `UPDATE sinks SET deleted_at = ?, secret = '', config = '', url = ? WHERE id = ? AND deleted_at IS NULL`,
 		now, s.Origin(), id.String())
 	if err := affectedOne(res, err, "sink", id); err != nil {
 		return err

@@ -33,7 +33,11 @@ func (r *Registry) StartReplay(ctx context.Context, sinkID uuid.UUID, n NewRepla
 	if err != nil {
 		return Replay{}, err
 	}
-	rp := Replay{ID: uuid.Must(uuid.NewV7()), SinkID: sinkID, Status: ReplayRunning, Filter: n.Filter, CreatedAt: now}
+	if n.OnlyChanged && sink.Mode != ModeSnapshot {
+		return Replay{}, invalid("Invalid only_changed: it is for CRM sinks in snapshot mode")
+	}
+	rp := Replay{ID: uuid.Must(uuid.NewV7()), SinkID: sinkID, Status: ReplayRunning, Filter: n.Filter, CreatedAt: now,
+		OnlyChanged: n.OnlyChanged}
 	if n.FromPosition != nil {
 		rp.FromPosition = *n.FromPosition
 	} else if rp.FromPosition, err = r.store.PositionBefore(ctx, *n.FromTime); err != nil {
@@ -68,16 +72,17 @@ func (r *Registry) StartReplay(ctx context.Context, sinkID uuid.UUID, n NewRepla
 		finished = formatTime(*rp.FinishedAt)
 	}
 	if _, err := r.exec(ctx, `INSERT INTO sink_replays (id, sink_id, status, from_position, to_position, filter,
-		position, total, created_at, finished_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+		position, total, created_at, finished_at, only_changed) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
 		rp.ID.String(), sinkID.String(), string(rp.Status), rp.FromPosition, rp.ToPosition, string(filter),
-		rp.Position, rp.Total, formatTime(rp.CreatedAt), finished); err != nil {
+		rp.Position, rp.Total, formatTime(rp.CreatedAt), finished, rp.OnlyChanged); err != nil {
 		return Replay{}, fmt.Errorf("record replay: %w", err)
 	}
 	r.signal()
 	return rp, nil
 }
 
-const replayColumns = `id, sink_id, status, from_position, to_position, filter, position, total, delivered, failed, created_at, finished_at`
+const replayColumns = `id, sink_id, status, from_position, to_position, filter, position, total, delivered, failed, created_at, finished_at,
+	only_changed, records_written, records_unchanged`
 
 // Replay returns one replay; domain.ErrNotFound if there is none.
 func (r *Registry) Replay(ctx context.Context, id uuid.UUID) (Replay, error) {
@@ -127,7 +132,7 @@ func scanReplay(row interface{ Scan(...any) error }) (Replay, error) {
 	var id, sinkID, status, filter, created string
 	var finished sql.NullString
 	if err := row.Scan(&id, &sinkID, &status, &rp.FromPosition, &rp.ToPosition, &filter, &rp.Position,
-		&rp.Total, &rp.Delivered, &rp.Failed, &created, &finished); err != nil {
+		&rp.Total, &rp.Delivered, &rp.Failed, &created, &finished, &rp.OnlyChanged, &rp.RecordsWritten, &rp.RecordsUnchanged); err != nil {
 		return Replay{}, fmt.Errorf("read replay: %w", err)
 	}
 	rp.ID, rp.SinkID, rp.Status, rp.CreatedAt = uuid.MustParse(id), uuid.MustParse(sinkID), ReplayStatus(status), parseTime(created)

@@ -6,6 +6,7 @@ package sinks
 
 import (
 	"encoding/base64"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"net/url"
@@ -79,6 +80,12 @@ type Sink struct {
 	URL       string
 	Secret    string // whsec_...; never returned by the API nor logged
 	Filter    Filter
+	Mode      string          // ModeEvents or ModeSnapshot
+	RecordKey string          // CRM sinks: KeyEmail or KeyLeadID
+	Config    json.RawMessage // CRM and NATS sinks: where and how to write, credentials included
+	Mapping   Mapping         // CRM sinks: lead field -> CRM field
+	RateLimit RateLimit       // API calls at most; zero: none
+	RetryAt   *time.Time      // a sink parked by a daily limit tries again then
 	Status    Status
 	Position  int64 // every matching event up to here was acknowledged (or given up)
 	Delivered int64
@@ -162,6 +169,16 @@ type NewSink struct {
 	URL    string `json:"url"`
 	Secret string `json:"secret"`
 	Filter Filter `json:"filter"`
+	// Mode is "events" or "snapshot"; CRM sinks default to snapshot, the others to events.
+	Mode string `json:"mode"`
+	// Key is a CRM record's key: "email" (one record per person, the default) or "lead_id".
+	Key string `json:"key"`
+	// Config is a CRM's or NATS's settings, credentials included (CONTRACT.md).
+	Config json.RawMessage `json:"config"`
+	// Mapping replaces the CRM's default mapping when given.
+	Mapping Mapping `json:"mapping"`
+	// RateLimit defaults to the CRM's published burst limit.
+	RateLimit *RateLimit `json:"rate_limit"`
 	// Start is "now" (only new events) or "beginning" (the whole log first). Defaults to "now".
 	Start string `json:"start"`
 }
@@ -180,14 +197,47 @@ func (n NewSink) Validate() error {
 		return invalid("Missing required field: name")
 	case n.Type == "":
 		return invalid("Missing required field: type")
-	case n.Type != TypeWebhook:
-		return invalid("Unsupported sink type: %q (supported: webhook)", n.Type)
+	case n.Type != TypeWebhook && n.Type != TypeNATS && !isCRM(n.Type):
+		return invalid("Unsupported sink type: %q (supported: webhook, hubspot, salesforce, pipedrive, nats)", n.Type)
+	case n.Start != "" && n.Start != "now" && n.Start != "beginning":
+		return invalid(`Invalid start: must be "now" or "beginning"`)
+	case n.Mode != "" && n.Mode != ModeEvents && n.Mode != ModeSnapshot:
+		return invalid(`Invalid mode: must be "events" or "snapshot"`)
+	case n.Mode == ModeSnapshot && !isCRM(n.Type):
+		return invalid("Invalid mode: snapshot is for CRM sinks (hubspot, salesforce, pipedrive)")
+	case n.Key != "" && n.Key != KeyEmail && n.Key != KeyLeadID:
+		return invalid(`Invalid key: must be "email" or "lead_id"`)
+	case !isCRM(n.Type) && (n.Key != "" || n.Mapping != nil || n.RateLimit != nil):
+		return invalid("Invalid field: key, mapping and rate_limit are for CRM sinks")
+	}
+	if n.Type == TypeWebhook {
+		if err := n.validateWebhook(); err != nil {
+			return err
+		}
+	} else if n.URL != "" || n.Secret != "" {
+		return invalid("Invalid field: a %s sink takes its url and credentials in config", n.Type)
+	} else if err := validateConfig(n.Type, n.Config); err != nil {
+		return err
+	}
+	if n.RateLimit != nil {
+		if err := n.RateLimit.validate(); err != nil {
+			return err
+		}
+	}
+	if err := n.Mapping.validate(); err != nil {
+		return err
+	}
+	return n.Filter.validate()
+}
+
+func (n NewSink) validateWebhook() error {
+	switch {
+	case n.Config != nil:
+		return invalid("Invalid field: config is not for webhook sinks")
 	case n.URL == "":
 		return invalid("Missing required field: url")
 	case n.Secret == "":
 		return invalid("Missing required field: secret")
-	case n.Start != "" && n.Start != "now" && n.Start != "beginning":
-		return invalid(`Invalid start: must be "now" or "beginning"`)
 	}
 	if u, err := url.Parse(n.URL); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
 		return invalid("Invalid url: must be an absolute http or https URL")
@@ -195,7 +245,30 @@ func (n NewSink) Validate() error {
 	if _, err := standardwebhooks.DecodeSecret(n.Secret); err != nil {
 		return invalid("Invalid secret: must be whsec_ followed by base64")
 	}
-	return n.Filter.validate()
+	return nil
+}
+
+// sink is the new sink with its defaults filled in.
+func (n NewSink) sink() Sink {
+	s := Sink{Name: n.Name, Type: n.Type, URL: n.URL, Secret: n.Secret, Filter: n.Filter, Mode: n.Mode,
+		RecordKey: n.Key, Config: n.Config, Mapping: n.Mapping, Status: StatusActive}
+	if !isCRM(n.Type) {
+		s.Mode = orDefault(s.Mode, ModeEvents)
+		if n.Type == TypeNATS {
+			s.URL = configOrigin(n.Type, n.Config)
+		}
+		return s
+	}
+	s.Mode, s.RecordKey = orDefault(s.Mode, ModeSnapshot), orDefault(s.RecordKey, KeyEmail)
+	s.URL = configOrigin(n.Type, n.Config)
+	if s.Mapping == nil {
+		s.Mapping = defaultMappings[n.Type]
+	}
+	s.RateLimit = defaultRateLimits[n.Type]
+	if n.RateLimit != nil {
+		s.RateLimit = *n.RateLimit
+	}
+	return s
 }
 
 func (f Filter) validate() error {
@@ -231,6 +304,11 @@ type Replay struct {
 	Failed       int64
 	CreatedAt    time.Time
 	FinishedAt   *time.Time
+
+	// CRM sinks in snapshot mode count events above, and records here.
+	OnlyChanged      bool  // records whose mapped fields are as last written are not sent
+	RecordsWritten   int64 // records the CRM accepted
+	RecordsUnchanged int64 // records not sent, being as last written
 }
 
 // NewReplay is what an engineer asks for when replaying the log into a sink: from a position
@@ -240,6 +318,8 @@ type NewReplay struct {
 	FromTime     *time.Time `json:"from_time"`
 	ToPosition   *int64     `json:"to_position"`
 	Filter       Filter     `json:"filter"`
+	// OnlyChanged skips the records whose mapped fields are as last written (CRM snapshot sinks).
+	OnlyChanged bool `json:"only_changed"`
 }
 
 // Validate reports the first problem of the request, naming the field.
@@ -273,3 +353,24 @@ type Attempt struct {
 	Error       string // "" when acknowledged
 	AttemptedAt time.Time
 }
+
+// Progress is a replay's pace so far, in events per second, and while it runs the seconds it
+// needs yet at that pace (nil before the pace is known).
+func (r Replay) Progress(now time.Time) (rate float64, eta *float64) {
+	end := now
+	if r.FinishedAt != nil {
+		end = *r.FinishedAt
+	}
+	done := float64(r.Delivered + r.Failed)
+	if elapsed := end.Sub(r.CreatedAt).Seconds(); elapsed > 0 {
+		rate = done / elapsed
+	}
+	if r.Status == ReplayRunning && rate > 0 {
+		left := float64(max(r.Total-r.Delivered-r.Failed, 0)) / rate
+		eta = &left
+	}
+	return rate, eta
+}
+
+// PublicConfig is the sink's config as the API shows it: credentials replaced by REDACTED.
+func (s Sink) PublicConfig() map[string]any { return publicConfig(s.Config) }

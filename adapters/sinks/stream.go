@@ -191,6 +191,15 @@ func (s *stream) fill(ctx context.Context) {
 		}
 		bound = head
 	}
+	if isCRM(s.c.sink.Type) { // a CRM gets the lead's state: only once the view has the event
+		viewed, err := s.m.cfg.Leads.Position(ctx)
+		if err != nil {
+			s.m.log.Warn("sink: read the lead view's position", "cursor", s.c.key(), "err", err)
+			s.caughtUp = true
+			return
+		}
+		bound = min(bound, viewed)
+	}
 	if bound <= s.lastRead {
 		s.caughtUp = true
 		return
@@ -247,6 +256,14 @@ func (s *stream) record(o outcome, retries chan<- *pending, stopped <-chan struc
 		s.failures = 0
 		s.unsaved.status = StatusActive
 		s.unsaved.delivered++
+		if o.res.synced != nil {
+			s.unsaved.written++
+			s.unsaved.synced = append(s.unsaved.synced, *o.res.synced)
+		}
+		s.done(p)
+	case o.res.rejected != nil: // retrying the same record would fail the same way
+		s.unsaved.failed++
+		s.unsaved.rejected = append(s.unsaved.rejected, *o.res.rejected)
 		s.done(p)
 	case o.res.gone:
 		s.unsaved.gone, s.unsaved.lastError, s.stop = true, a.Error, true
@@ -259,6 +276,9 @@ func (s *stream) record(o outcome, retries chan<- *pending, stopped <-chan struc
 		if p.attempts >= s.m.cfg.Backoff.MaxAttempts {
 			s.m.log.Warn("sink: event given up", "cursor", s.c.key(), "event", p.event.ID, "attempts", p.attempts, "err", a.Error)
 			s.unsaved.failed++
+			s.unsaved.rejected = append(s.unsaved.rejected, Failure{SinkID: s.c.sink.ID, Item: p.event.ID.String(),
+				Kind: FailureEvent, LeadIDs: []uuid.UUID{p.event.LeadID}, Position: p.event.Position, Error: a.Error,
+				Attempts: p.attempts, FailedAt: o.at})
 			s.done(p)
 			return
 		}
@@ -301,8 +321,7 @@ func (s *stream) advance() {
 // always write. A lost lease stops the stream.
 func (s *stream) save(ctx context.Context, final bool) {
 	p := s.unsaved
-	saved := p.delivered == 0 && p.failed == 0 && len(p.attempts) == 0 && p.status == "" && !p.gone && !p.completed
-	if saved && !final && time.Since(s.lastSavedAt) < s.m.cfg.LeaseTTL/3 {
+	if p.empty() && !final && time.Since(s.lastSavedAt) < s.m.cfg.LeaseTTL/3 {
 		return
 	}
 	until := time.Now().Add(s.m.cfg.LeaseTTL)

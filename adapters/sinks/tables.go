@@ -65,7 +65,65 @@ func tables(dialect string) []string {
 		`CREATE INDEX IF NOT EXISTS sink_attempts_sink ON sink_attempts (sink_id, id)`,
 		`CREATE INDEX IF NOT EXISTS sink_attempts_event ON sink_attempts (sink_id, event_id)`,
 		`CREATE INDEX IF NOT EXISTS sink_attempts_position ON sink_attempts (sink_id, position)`,
+		// The identity map: what each record became in a CRM, the hash of the fields last
+		// written (a write that changes none of them is not sent) and the position that synced it.
+		`CREATE TABLE IF NOT EXISTS sink_records (
+			sink_id TEXT NOT NULL,
+			record_key TEXT NOT NULL,
+			lead_ids TEXT NOT NULL,
+			external_id TEXT NOT NULL,
+			external_ids TEXT NOT NULL,
+			hash TEXT NOT NULL,
+			position BIGINT NOT NULL,
+			synced_at TEXT NOT NULL,
+			PRIMARY KEY (sink_id, record_key)
+		)`,
+		`CREATE TABLE IF NOT EXISTS sink_record_leads (
+			lead_id TEXT NOT NULL,
+			sink_id TEXT NOT NULL,
+			record_key TEXT NOT NULL,
+			PRIMARY KEY (lead_id, sink_id)
+		)`,
+		// Dead letters: a record a CRM rejected, or an event a receiver never acknowledged.
+		`CREATE TABLE IF NOT EXISTS sink_failures (
+			sink_id TEXT NOT NULL,
+			item TEXT NOT NULL,
+			kind TEXT NOT NULL,
+			lead_ids TEXT NOT NULL,
+			position BIGINT NOT NULL,
+			error TEXT NOT NULL,
+			attempts INTEGER NOT NULL,
+			status TEXT NOT NULL,
+			failed_at TEXT NOT NULL,
+			PRIMARY KEY (sink_id, item)
+		)`,
 	}
+}
+
+// addedColumns are columns later versions added to existing tables.
+var addedColumns = []struct{ table, column, definition string }{
+	{"sinks", "mode", "TEXT NOT NULL DEFAULT 'events'"},
+	{"sinks", "record_key", "TEXT NOT NULL DEFAULT ''"},
+	{"sinks", "config", "TEXT NOT NULL DEFAULT ''"},
+	{"sinks", "mapping", "TEXT NOT NULL DEFAULT ''"},
+	{"sinks", "rate_limit", "TEXT NOT NULL DEFAULT ''"},
+	{"sinks", "retry_at", "TEXT"},
+	{"sink_replays", "only_changed", "BOOLEAN NOT NULL DEFAULT FALSE"},
+	{"sink_replays", "records_written", "BIGINT NOT NULL DEFAULT 0"},
+	{"sink_replays", "records_unchanged", "BIGINT NOT NULL DEFAULT 0"},
+}
+
+// addColumns adds the columns an older schema lacks (SQLite has no ADD COLUMN IF NOT EXISTS).
+func (r *Registry) addColumns(ctx context.Context) error {
+	for _, c := range addedColumns {
+		if _, err := r.store.DB().ExecContext(ctx, `SELECT `+c.column+` FROM `+c.table+` WHERE 1 = 0`); err == nil {
+			continue
+		}
+		if _, err := r.store.DB().ExecContext(ctx, `ALTER TABLE `+c.table+` ADD COLUMN `+c.column+` `+c.definition); err != nil {
+			return fmt.Errorf("migrate sinks: add %s.%s: %w", c.table, c.column, err)
+		}
+	}
+	return nil
 }
 
 // Migrate creates the sinks' tables; it is idempotent.
@@ -74,6 +132,9 @@ func (r *Registry) Migrate(ctx context.Context) error {
 		if _, err := r.store.DB().ExecContext(ctx, stmt); err != nil {
 			return fmt.Errorf("migrate sinks: %w", err)
 		}
+	}
+	if err := r.addColumns(ctx); err != nil {
+		return err
 	}
 	return r.forgetDeletedCredentials(ctx)
 }

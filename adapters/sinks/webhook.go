@@ -26,6 +26,8 @@ type result struct {
 	err        error         // nil: acknowledged
 	retryAfter time.Duration // the receiver's Retry-After, if any
 	gone       bool          // 410: the receiver wants no more
+	synced     *synced       // a CRM record written, for the identity map
+	rejected   *Failure      // a CRM record rejected: a dead letter, not retried
 }
 
 // webhookBody is what a webhook sink receives for each event (CONTRACT.md).
@@ -41,6 +43,11 @@ type webhookBody struct {
 	Data       json.RawMessage  `json:"data"`
 }
 
+func newWebhookBody(e eventstore.Envelope) webhookBody {
+	return webhookBody{ID: e.ID, Type: e.Type, Position: e.Position, LeadID: e.LeadID, Source: e.Source,
+		Vendor: e.Vendor, OccurredAt: e.OccurredAt, ReceivedAt: e.ReceivedAt, Data: e.Data}
+}
+
 // webhook POSTs events signed as Standard Webhooks: webhook-id is the event id, the same on
 // every retry and replay, so the receiver can deduplicate.
 type webhook struct {
@@ -49,8 +56,7 @@ type webhook struct {
 }
 
 func (w webhook) deliver(ctx context.Context, s Sink, e eventstore.Envelope) result {
-	body, err := json.Marshal(webhookBody{ID: e.ID, Type: e.Type, Position: e.Position, LeadID: e.LeadID,
-		Source: e.Source, Vendor: e.Vendor, OccurredAt: e.OccurredAt, ReceivedAt: e.ReceivedAt, Data: e.Data})
+	body, err := json.Marshal(newWebhookBody(e))
 	if err != nil {
 		return result{err: fmt.Errorf("encode event %s: %w", e.ID, err)}
 	}

@@ -57,7 +57,7 @@ func serve(ctx context.Context, args []string, getenv func(string) string) error
 	}
 	reg := prometheus.NewRegistry()
 	if cfg.RunProjections {
-		delivery, err := sinks.NewManager(sinks.Config{Logger: log, Registerer: reg}, store, registry)
+		delivery, err := sinks.NewManager(sinks.Config{Logger: log, Registerer: reg, Leads: view}, store, registry)
 		if err != nil {
 			return err
 		}

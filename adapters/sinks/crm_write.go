@@ -1,0 +1,172 @@
+package sinks
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/http"
+	"sync/atomic"
+	"time"
+
+	"github.com/google/uuid"
+
+	"github.com/leadledger/leadledger/adapters/sinks/crm"
+	"github.com/leadledger/leadledger/adapters/sinks/hubspot"
+	"github.com/leadledger/leadledger/adapters/sinks/pipedrive"
+	"github.com/leadledger/leadledger/adapters/sinks/salesforce"
+	"github.com/leadledger/leadledger/eventstore"
+)
+
+// crmClient writes records to one CRM (see package crm).
+type crmClient interface {
+	Upsert(ctx context.Context, records []crm.Record) ([]crm.Outcome, error)
+	MaxBatch() int
+}
+
+// sinkClient is a CRM sink's client and its pace, shared by the sink's cursors (its live
+// delivery and its replays), so together they keep to the sink's rate limit.
+type sinkClient struct {
+	crmClient
+	limiter  *limiter
+	failures atomic.Int64 // consecutive failed calls, for the back-off
+	config   string       // the config it was built from
+}
+
+// client returns the sink's CRM client, built on first use or when the sink's config changed.
+func (m *Manager) client(s Sink) (*sinkClient, error) {
+	m.clientsMu.Lock()
+	defer m.clientsMu.Unlock()
+	if c, ok := m.clients[s.ID]; ok && c.config == string(s.Config) {
+		return c, nil
+	}
+	l := newLimiter(s.RateLimit)
+	hc := &http.Client{Timeout: m.cfg.Timeout, Transport: limitedTransport{base: m.transport, limiter: l},
+		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+	c, err := newCRMClient(s, hc)
+	if err != nil {
+		return nil, err
+	}
+	sc := &sinkClient{crmClient: c, limiter: l, config: string(s.Config)}
+	m.clients[s.ID] = sc
+	return sc, nil
+}
+
+func newCRMClient(s Sink, hc *http.Client) (crmClient, error) {
+	switch s.Type {
+	case TypeHubSpot:
+		c, err := decodeConfig[hubspotConfig](s.Config)
+		if err != nil {
+			return nil, err
+		}
+		return hubspot.New(hubspot.Config{BaseURL: c.BaseURL, Token: c.Token, IDProperty: c.IDProperty,
+			AdoptExisting: s.RecordKey == KeyEmail, HTTPClient: hc})
+	case TypeSalesforce:
+		c, err := decodeConfig[salesforceConfig](s.Config)
+		if err != nil {
+			return nil, err
+		}
+		return salesforce.New(salesforce.Config{InstanceURL: c.InstanceURL, APIVersion: c.APIVersion, Object: c.Object,
+			ExternalIDField: c.ExternalIDField, HTTPClient: hc, Auth: salesforce.Auth{Type: c.Auth.Type,
+				TokenURL: c.Auth.TokenURL, ClientID: c.Auth.ClientID, ClientSecret: c.Auth.ClientSecret, Token: c.Auth.Token}})
+	case TypePipedrive:
+		c, err := decodeConfig[pipedriveConfig](s.Config)
+		if err != nil {
+			return nil, err
+		}
+		return pipedrive.New(pipedrive.Config{BaseURL: c.BaseURL, Token: c.Token, HTTPClient: hc})
+	}
+	return nil, fmt.Errorf("sink type %q writes no records", s.Type)
+}
+
+// batchResult is what came of writing one batch: outcomes per record, or a call-level error
+// (the batch is tried again), or a daily limit (the sink parks).
+type batchResult struct {
+	batch    []record
+	outcomes []crm.Outcome
+	err      error
+	park     *crm.Throttled
+}
+
+// writeBatch writes one batch. Throttling is waited out here (the CRM asked us to slow down,
+// nothing is wrong); any other failure comes back after its back-off, for the stream to show.
+func (m *Manager) writeBatch(ctx context.Context, s Sink, c *sinkClient, batch []record, known map[string]identity) batchResult {
+	records := make([]crm.Record, len(batch))
+	for i, r := range batch {
+		records[i] = r.crmRecord(known[r.key].externalIDs)
+	}
+	for throttles := 1; ; throttles++ {
+		start := time.Now()
+		outcomes, err := c.Upsert(ctx, records)
+		m.metrics.crmCall(s.Type, err, time.Since(start))
+		if err == nil && len(outcomes) != len(batch) {
+			err = fmt.Errorf("the CRM client answered %d outcomes for %d records", len(outcomes), len(batch))
+		}
+		var t *crm.Throttled
+		switch {
+		case err == nil:
+			c.failures.Store(0)
+			c.limiter.relax()
+			return batchResult{batch: batch, outcomes: outcomes}
+		case ctx.Err() != nil:
+			return batchResult{batch: batch, err: ctx.Err()}
+		case errors.As(err, &t) && t.Daily:
+			return batchResult{batch: batch, park: t}
+		case errors.As(err, &t):
+			c.limiter.slowDown()
+			if !sleep(ctx, m.cfg.Backoff.wait(min(throttles, 6), t.RetryAfter)) {
+				return batchResult{batch: batch, err: ctx.Err()}
+			}
+		default:
+			n := c.failures.Add(1)
+			sleep(ctx, m.cfg.Backoff.wait(int(min(n, 10)), 0))
+			return batchResult{batch: batch, err: err}
+		}
+	}
+}
+
+// sleep waits d, or less when ctx ends; false then.
+func sleep(ctx context.Context, d time.Duration) bool {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+		return false
+	case <-t.C:
+		return true
+	}
+}
+
+// writeEventRecord writes one event's record in its current state (a CRM sink in events mode:
+// one write per event, in order per lead). A record as last written is not sent again.
+func (m *Manager) writeEventRecord(ctx context.Context, s Sink, e eventstore.Envelope) result {
+	c, err := m.client(s)
+	if err != nil {
+		return result{err: err}
+	}
+	keys, err := keysOf(ctx, m.cfg.Leads, s, []uuid.UUID{e.LeadID})
+	if err != nil || len(keys) == 0 {
+		return result{err: err} // no lead the sink takes: nothing to write
+	}
+	records, err := recordsOf(ctx, m.cfg.Leads, s, keys)
+	if err != nil || len(records) == 0 {
+		return result{err: err}
+	}
+	known, err := m.registry.identities(ctx, s.ID, keys)
+	if err != nil {
+		return result{err: err}
+	}
+	if id, ok := known[keys[0]]; ok && id.hash == records[0].hash {
+		return result{}
+	}
+	res := m.writeBatch(ctx, s, c, records, known)
+	switch {
+	case res.park != nil:
+		return result{err: res.park, retryAfter: min(time.Until(nextUTCMidnight()), time.Hour)}
+	case res.err != nil:
+		return result{err: res.err}
+	case res.outcomes[0].Err != nil:
+		f := rejection(s, records[0], res.outcomes[0].Err, time.Now())
+		return result{err: res.outcomes[0].Err, rejected: &f}
+	}
+	return result{synced: &synced{record: records[0], outcome: res.outcomes[0], at: time.Now()}}
+}

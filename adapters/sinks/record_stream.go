@@ -1,0 +1,358 @@
+package sinks
+
+import (
+	"context"
+	"fmt"
+	"maps"
+	"slices"
+	"sync"
+	"time"
+
+	"github.com/google/uuid"
+
+	"github.com/leadledger/leadledger/adapters/sinks/crm"
+	"github.com/leadledger/leadledger/eventstore"
+)
+
+// recordStream writes a CRM sink's records (mode snapshot) from one cursor. It reads the log a
+// page at a time, up to where the lead view has come; finds the records the page's events
+// touched; and writes each record's current state once, in batches, several batches at a time.
+// The cursor moves past a page once every record of it is written or rejected. A live cursor
+// sends a record only when its mapped fields changed since they were last written; a replay
+// sends every record once (its state at the replay's end), or only the changed ones when asked.
+type recordStream struct {
+	m      *Manager
+	c      cursor
+	client *sinkClient
+	filter eventstore.Filter
+	upTo   int64 // a replay's last position; 0 follows the log's head
+
+	lastRead    int64
+	written     map[string]bool // replay: records this replay wrote already (it coalesces)
+	onlyChanged bool
+
+	unsaved     progress
+	stop        bool
+	leaseUntil  time.Time
+	lastSavedAt time.Time
+	retryAt     time.Time // parked by a daily limit until then
+}
+
+func newRecordStream(m *Manager, c cursor, client *sinkClient, leaseUntil time.Time) *recordStream {
+	s := &recordStream{m: m, c: c, client: client, leaseUntil: leaseUntil, lastRead: c.sink.Position, onlyChanged: true}
+	f := c.sink.Filter
+	if c.replay != nil {
+		f = f.and(c.replay.Filter)
+		s.upTo, s.lastRead = c.replay.ToPosition, c.replay.Position
+		s.written, s.onlyChanged = map[string]bool{}, c.replay.OnlyChanged
+	}
+	if c.sink.RetryAt != nil {
+		s.retryAt = *c.sink.RetryAt
+	}
+	s.filter = f.store(s.upTo)
+	s.unsaved.position = s.lastRead
+	return s
+}
+
+func (s *recordStream) run(ctx context.Context) {
+	defer s.finish()
+	s.m.log.Info("sink: writing records", "cursor", s.c.key(), "after", s.lastRead)
+	tick := time.NewTicker(s.m.cfg.PollInterval)
+	defer tick.Stop()
+	for !s.stop && ctx.Err() == nil {
+		if time.Now().Before(s.retryAt) {
+			s.idle(ctx, tick)
+			continue
+		}
+		if s.c.replay == nil && !s.retryFailures(ctx, tick) {
+			break
+		}
+		p, err := s.nextPage(ctx)
+		if err != nil {
+			s.m.log.Warn("sink: read the records to write", "cursor", s.c.key(), "err", err)
+			s.idle(ctx, tick)
+			continue
+		}
+		if p == nil {
+			if s.c.replay != nil && s.lastRead >= s.upTo {
+				s.unsaved.completed, s.stop = true, true
+				break
+			}
+			s.idle(ctx, tick)
+			continue
+		}
+		if !s.writePage(ctx, p, tick, false) {
+			break
+		}
+		s.lastRead = p.end
+		s.unsaved.position = p.end
+		s.save(ctx, false)
+	}
+}
+
+// idle waits for the next poll, keeping the lease.
+func (s *recordStream) idle(ctx context.Context, tick *time.Ticker) {
+	select {
+	case <-ctx.Done():
+	case <-tick.C:
+		s.save(ctx, false)
+	}
+}
+
+// page is the records touched by a run of the log's events.
+type page struct {
+	end     int64            // the position the cursor moves to once the page is written
+	records []record         // to write
+	events  map[string]int64 // events per record key, for a replay's progress
+	skipped int64            // events whose records were written before (a replay coalesces) or have none
+}
+
+// nextPage reads the next events the lead view has applied and builds their records; nil when
+// there are none yet.
+func (s *recordStream) nextPage(ctx context.Context) (*page, error) {
+	bound := s.upTo
+	if bound == 0 {
+		head, err := s.m.store.Head(ctx)
+		if err != nil {
+			return nil, err
+		}
+		bound = head
+	}
+	viewed, err := s.m.cfg.Leads.Position(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("read the lead view's position: %w", err)
+	}
+	if bound = min(bound, viewed); bound <= s.lastRead {
+		return nil, nil
+	}
+	f := s.filter
+	f.UpTo = bound
+	size := s.m.cfg.Window
+	events, err := s.m.store.ReadEnvelopes(ctx, s.lastRead, size, f)
+	if err != nil {
+		return nil, err
+	}
+	p := &page{end: bound, events: map[string]int64{}}
+	if len(events) == size { // appends commit in position order: a short page read everything up to bound
+		p.end = events[len(events)-1].Position
+	}
+	perLead := map[uuid.UUID]int64{}
+	for _, e := range events {
+		perLead[e.LeadID]++
+	}
+	leads, err := s.m.cfg.Leads.LeadsByID(ctx, slices.Collect(maps.Keys(perLead)))
+	if err != nil {
+		return nil, fmt.Errorf("read leads: %w", err)
+	}
+	var keys []string
+	for _, l := range leads {
+		if !wants(s.c.sink, l) {
+			continue
+		}
+		k := recordKey(s.c.sink, l)
+		if s.written[k] {
+			continue
+		}
+		if _, ok := p.events[k]; !ok {
+			keys = append(keys, k)
+		}
+		p.events[k] += perLead[l.ID]
+		delete(perLead, l.ID)
+	}
+	for _, n := range perLead { // leads the view does not have, or the sink does not take
+		p.skipped += n
+	}
+	for k, n := range p.events {
+		if s.written[k] {
+			p.skipped += n
+			delete(p.events, k)
+		}
+	}
+	slices.Sort(keys)
+	if p.records, err = recordsOf(ctx, s.m.cfg.Leads, s.c.sink, keys); err != nil {
+		return nil, err
+	}
+	return p, nil
+}
+
+// writePage writes a page's records: unchanged ones are skipped where the cursor allows it;
+// the rest go out in batches, several at a time. It returns false when the stream must stop
+// with the page unfinished.
+func (s *recordStream) writePage(ctx context.Context, p *page, tick *time.Ticker, force bool) bool {
+	known, err := s.m.registry.identities(ctx, s.c.sink.ID, recordKeys(p.records))
+	if err != nil {
+		s.m.log.Warn("sink: read the identity map", "cursor", s.c.key(), "err", err)
+		return false
+	}
+	var send []record
+	for _, r := range p.records {
+		if id, ok := known[r.key]; ok && s.onlyChanged && !force && id.hash == r.hash {
+			s.unsaved.unchanged++
+			s.unsaved.delivered += p.events[r.key]
+			s.remember(r.key)
+			continue
+		}
+		send = append(send, r)
+	}
+	s.unsaved.delivered += p.skipped
+	batches := slices.Collect(slices.Chunk(send, max(1, s.client.MaxBatch())))
+	workCtx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	jobs, done := make(chan []record), make(chan batchResult)
+	var workers sync.WaitGroup
+	for range min(s.m.cfg.CRMConcurrency, len(batches)) {
+		workers.Go(func() {
+			for b := range jobs {
+				res := s.m.writeBatch(workCtx, s.c.sink, s.client, b, known)
+				select {
+				case done <- res:
+				case <-workCtx.Done():
+					return
+				}
+			}
+		})
+	}
+	defer func() { close(jobs); cancel(); workers.Wait() }()
+	for pending := len(batches); pending > 0; {
+		var send chan<- []record
+		var next []record
+		if len(batches) > 0 && time.Now().After(s.retryAt) {
+			send, next = jobs, batches[0]
+		}
+		select {
+		case <-ctx.Done():
+			return false
+		case send <- next:
+			batches = batches[1:]
+		case res := <-done:
+			if res.park != nil {
+				s.park(res.park)
+				batches = append(batches, res.batch)
+				continue
+			}
+			if res.err != nil { // the batch is retried; the sink shows failing meanwhile
+				s.unsaved.status, s.unsaved.lastError = StatusFailing, res.err.Error()
+				batches = append(batches, res.batch)
+				continue
+			}
+			pending--
+			s.recordOutcomes(p, res)
+		case <-tick.C:
+			s.save(ctx, false)
+			if s.stop {
+				return false
+			}
+		}
+	}
+	return true
+}
+
+// retryFailures writes again the records whose dead letters a retry was asked for, with their
+// current state; false when the stream must stop.
+func (s *recordStream) retryFailures(ctx context.Context, tick *time.Ticker) bool {
+	failures, err := s.m.registry.retrying(ctx, s.c.sink.ID, 1000)
+	if err != nil || len(failures) == 0 {
+		return err == nil || ctx.Err() == nil
+	}
+	keys := make([]string, len(failures))
+	for i, f := range failures {
+		keys[i] = f.Item
+	}
+	records, err := recordsOf(ctx, s.m.cfg.Leads, s.c.sink, keys)
+	if err != nil {
+		s.m.log.Warn("sink: read the records to retry", "cursor", s.c.key(), "err", err)
+		return true
+	}
+	for _, f := range failures { // a record whose leads are gone has nothing left to write
+		if !slices.ContainsFunc(records, func(r record) bool { return r.key == f.Item }) {
+			s.unsaved.resolved = append(s.unsaved.resolved, f.Item)
+		}
+	}
+	s.m.log.Info("sink: retrying dead letters", "cursor", s.c.key(), "records", len(records))
+	ok := s.writePage(ctx, &page{end: s.lastRead, records: records, events: map[string]int64{}}, tick, true)
+	s.save(ctx, false)
+	return ok
+}
+
+// park holds a sink that hit a daily limit until retryAt, and says so.
+func (s *recordStream) park(t *crm.Throttled) {
+	wait := min(time.Until(nextUTCMidnight()), time.Hour)
+	s.retryAt = time.Now().Add(wait)
+	s.unsaved.status, s.unsaved.retryAt = StatusFailing, &s.retryAt
+	s.unsaved.lastError = fmt.Sprintf("daily API limit reached (%s); retrying at %s", t.Error(), s.retryAt.UTC().Format(time.RFC3339))
+	s.m.log.Warn("sink: daily limit reached; parked", "cursor", s.c.key(), "retry_at", s.retryAt.UTC())
+}
+
+func nextUTCMidnight() time.Time {
+	now := time.Now().UTC()
+	return time.Date(now.Year(), now.Month(), now.Day()+1, 0, 0, 0, 0, time.UTC)
+}
+
+// recordOutcomes takes a written batch into the progress: written records into the identity
+// map, rejected ones into the dead letters.
+func (s *recordStream) recordOutcomes(p *page, res batchResult) {
+	s.unsaved.status = StatusActive
+	if !s.retryAt.IsZero() { // the limit has reset
+		s.retryAt, s.unsaved.retryAt = time.Time{}, &time.Time{}
+	}
+	now := time.Now()
+	for i, r := range res.batch {
+		out := res.outcomes[i]
+		s.remember(r.key)
+		if out.Err != nil {
+			s.unsaved.failed += p.events[r.key]
+			s.unsaved.rejected = append(s.unsaved.rejected, rejection(s.c.sink, r, out.Err, now))
+			continue
+		}
+		s.unsaved.written++
+		s.unsaved.delivered += p.events[r.key]
+		s.unsaved.synced = append(s.unsaved.synced, synced{record: r, outcome: out, at: now})
+	}
+}
+
+func (s *recordStream) remember(key string) {
+	if s.written != nil {
+		s.written[key] = true
+	}
+}
+
+// save writes the progress, renewing the lease; see stream.save.
+func (s *recordStream) save(ctx context.Context, final bool) {
+	p := s.unsaved
+	if p.empty() && !final && time.Since(s.lastSavedAt) < s.m.cfg.LeaseTTL/3 {
+		return
+	}
+	until := time.Now().Add(s.m.cfg.LeaseTTL)
+	ok, err := s.m.registry.save(ctx, s.c, p, s.m.owner, until)
+	if err != nil {
+		s.m.log.Warn("sink: save progress", "cursor", s.c.key(), "err", err)
+		if time.Now().After(s.leaseUntil) {
+			s.stop = true
+		}
+		return
+	}
+	if !ok {
+		s.m.log.Info("sink: cursor taken over or removed; stopping", "cursor", s.c.key())
+		s.stop = true
+		return
+	}
+	s.leaseUntil, s.lastSavedAt = until, time.Now()
+	s.unsaved = progress{position: p.position}
+}
+
+func (s *recordStream) finish() {
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	s.save(ctx, true)
+	if err := s.m.registry.release(ctx, s.c, s.m.owner); err != nil {
+		s.m.log.Warn("sink: release lease", "cursor", s.c.key(), "err", err)
+	}
+}
+
+func recordKeys(rs []record) []string {
+	keys := make([]string, len(rs))
+	for i, r := range rs {
+		keys[i] = r.key
+	}
+	return keys
+}
