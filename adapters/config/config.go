@@ -29,6 +29,13 @@ type Config struct {
 	Tokens         []Token // bearer tokens of the read and admin APIs
 	Sources        []Source
 	Metrics        Metrics // where /metrics is served and who may read it
+	// MasterKey seals sink credentials at rest (AES-256-GCM): the key in the environment
+	// variable master_key_env names (LEDGER_MASTER_KEY_ENV), base64 or hex of 32 bytes.
+	// Nil: the key is read from MasterKeyFile, created there on first start.
+	MasterKey []byte
+	// MasterKeyFile is where the master key is kept when no master_key_env is set
+	// (LEDGER_MASTER_KEY_FILE); "" puts it beside the SQLite database.
+	MasterKeyFile string
 }
 
 // Role is what a bearer token may do.
@@ -116,6 +123,8 @@ func Load(path string, getenv func(string) string) (Config, error) {
 	metrics, err := f.Metrics.resolve(getenv)
 	errs = append(errs, err)
 	cfg.Metrics = metrics
+	cfg.MasterKey, err = f.masterKey(getenv)
+	errs = append(errs, err)
 	if err := errors.Join(errs...); err != nil {
 		return Config{}, err
 	}
@@ -138,6 +147,7 @@ func (f file) applyScalars(cfg *Config, getenv func(string) string) error {
 	str(&cfg.Listen, f.Listen, "LEDGER_LISTEN")
 	str(&cfg.Database, f.Database, "LEDGER_DATABASE")
 	str(&cfg.LogLevel, f.LogLevel, "LEDGER_LOG_LEVEL")
+	str(&cfg.MasterKeyFile, f.MasterKeyFile, "LEDGER_MASTER_KEY_FILE")
 	if f.MaxBodyBytes != 0 {
 		cfg.MaxBodyBytes = f.MaxBodyBytes
 	}

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"strings"
 
+	"github.com/leadledger/leadledger/adapters/sealed"
 	"github.com/leadledger/leadledger/adapters/standardwebhooks"
 )
 
@@ -18,6 +19,28 @@ type file struct {
 	Tokens         []fileToken  `yaml:"tokens"`
 	Sources        []fileSource `yaml:"sources"`
 	Metrics        fileMetrics  `yaml:"metrics"`
+	MasterKeyEnv   string       `yaml:"master_key_env"`
+	MasterKeyFile  string       `yaml:"master_key_file"`
+}
+
+// masterKey reads the master key from the variable master_key_env names; nil when none is named.
+func (f file) masterKey(getenv func(string) string) ([]byte, error) {
+	name := f.MasterKeyEnv
+	if v := getenv("LEDGER_MASTER_KEY_ENV"); v != "" {
+		name = v
+	}
+	if name == "" {
+		return nil, nil
+	}
+	value := getenv(name)
+	if value == "" {
+		return nil, fmt.Errorf("master_key_env: the environment variable %s is unset or empty", name)
+	}
+	key, err := sealed.ParseKey(value)
+	if err != nil {
+		return nil, fmt.Errorf("master_key_env: %s: %w", name, err)
+	}
+	return key, nil
 }
 
 type fileToken struct {

@@ -68,3 +68,27 @@ func TestMetricsSettings(t *testing.T) {
 		}
 	}
 }
+
+func TestMasterKeySettings(t *testing.T) {
+	const key = "MDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3ODlhYmNkZWY=" // base64 of 32 bytes
+	cfg, err := config.Load(writeFile(t, "master_key_env: LEDGER_KEY\n"), env(map[string]string{"LEDGER_KEY": key}))
+	if err != nil || len(cfg.MasterKey) != 32 {
+		t.Fatalf("master key from the environment: %d bytes, %v", len(cfg.MasterKey), err)
+	}
+	if strings.Contains(cfg.String(), key) {
+		t.Errorf("the config line shows the master key: %s", cfg)
+	}
+	cfg, err = config.Load(writeFile(t, "master_key_file: /etc/ledger/key\n"), env(map[string]string{"LEDGER_MASTER_KEY_FILE": "/run/key"}))
+	if err != nil || cfg.MasterKey != nil || cfg.MasterKeyFile != "/run/key" {
+		t.Errorf("master key file: %q, %v; want the environment's /run/key", cfg.MasterKeyFile, err)
+	}
+	for _, bad := range []struct{ yaml, value, want string }{
+		{"master_key_env: LEDGER_KEY\n", "", "the environment variable LEDGER_KEY is unset or empty"},
+		{"master_key_env: LEDGER_KEY\n", "c2hvcnQ=", "master_key_env: LEDGER_KEY:"},
+	} {
+		_, err := config.Load(writeFile(t, bad.yaml), env(map[string]string{"LEDGER_KEY": bad.value}))
+		if err == nil || !strings.Contains(err.Error(), bad.want) {
+			t.Errorf("%q with %q: err = %v, want %q", bad.yaml, bad.value, err, bad.want)
+		}
+	}
+}

@@ -8,6 +8,8 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/leadledger/leadledger/adapters/sealed"
+
 	"github.com/google/uuid"
 
 	"github.com/leadledger/leadledger/domain"
@@ -18,6 +20,7 @@ import (
 // the log. Every change signals Changed, so the delivery engine reacts at once.
 type Registry struct {
 	store   *eventstore.Store
+	keyring *sealed.Keyring // seals credentials at rest; nil keeps them in plain text
 	changed chan struct{}
 	now     func() time.Time
 }
@@ -66,13 +69,17 @@ func (r *Registry) Create(ctx context.Context, n NewSink) (Sink, error) {
 	}
 	s := n.sink()
 	s.ID, s.Position, s.CreatedAt = uuid.Must(uuid.NewV7()), position, r.now().UTC()
+	secret, config, err := r.seal(s)
+	if err != nil {
+		return Sink{}, err
+	}
 	filter, _ := json.Marshal(s.Filter)
 	mapping, _ := json.Marshal(s.Mapping)
 	limit, _ := json.Marshal(s.RateLimit)
 	if _, err := r.exec(ctx, `INSERT INTO sinks (id, name, type, url, secret, filter, status, position, created_at,
 		mode, record_key, config, mapping, rate_limit) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-		s.ID.String(), s.Name, s.Type, s.URL, s.Secret, string(filter), string(s.Status), s.Position,
-		formatTime(s.CreatedAt), s.Mode, s.RecordKey, string(s.Config), string(mapping), string(limit)); err != nil {
+		s.ID.String(), s.Name, s.Type, s.URL, secret, string(filter), string(s.Status), s.Position,
+		formatTime(s.CreatedAt), s.Mode, s.RecordKey, config, string(mapping), string(limit)); err != nil {
 		return Sink{}, fmt.Errorf("create sink: %w", err)
 	}
 	r.signal()
@@ -92,6 +99,9 @@ func (r *Registry) Sinks(ctx context.Context) ([]Sink, error) {
 	var out []Sink
 	for rows.Next() {
 		s, err := scanSink(rows)
+		if err == nil {
+			err = r.open(&s)
+		}
 		if err != nil {
 			return nil, err
 		}
@@ -107,7 +117,10 @@ func (r *Registry) Sink(ctx context.Context, id uuid.UUID) (Sink, error) {
 	if errors.Is(err, sql.ErrNoRows) {
 		return Sink{}, fmt.Errorf("sink %s: %w", id, domain.ErrNotFound)
 	}
-	return s, err
+	if err != nil {
+		return Sink{}, err
+	}
+	return s, r.open(&s)
 }
 
 // Known reports whether a sink exists or once existed: a deleted sink's attempts and replays

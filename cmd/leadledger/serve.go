@@ -55,6 +55,15 @@ func serve(ctx context.Context, args []string, getenv func(string) string) error
 	if err != nil {
 		return err
 	}
+	keyring, err := masterKeyring(cfg, log)
+	if err != nil {
+		return err
+	}
+	if n, err := registry.UseKeyring(ctx, keyring); err != nil {
+		return err
+	} else if n > 0 {
+		log.Info("sealed the credentials of sinks stored in plain text", "sinks", n, "key", keyring.KeyID())
+	}
 	reg := prometheus.NewRegistry()
 	if cfg.RunProjections {
 		delivery, err := sinks.NewManager(sinks.Config{Logger: log, Registerer: reg, Leads: view}, store, registry)
