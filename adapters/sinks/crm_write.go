@@ -139,10 +139,6 @@ func sleep(ctx context.Context, d time.Duration) bool {
 // writeEventRecord writes one event's record in its current state (a CRM sink in events mode:
 // one write per event, in order per lead). A record as last written is not sent again.
 func (m *Manager) writeEventRecord(ctx context.Context, s Sink, e eventstore.Envelope) result {
-	c, err := m.client(s)
-	if err != nil {
-		return result{err: err}
-	}
 	keys, err := keysOf(ctx, m.cfg.Leads, s, []uuid.UUID{e.LeadID})
 	if err != nil || len(keys) == 0 {
 		return result{err: err} // no lead the sink takes: nothing to write
@@ -151,22 +147,31 @@ func (m *Manager) writeEventRecord(ctx context.Context, s Sink, e eventstore.Env
 	if err != nil || len(records) == 0 {
 		return result{err: err}
 	}
-	known, err := m.registry.identities(ctx, s.ID, keys)
+	return m.writeRecord(ctx, s, records[0])
+}
+
+// writeRecord writes one record, unless it is as last written.
+func (m *Manager) writeRecord(ctx context.Context, s Sink, r record) result {
+	c, err := m.client(s)
 	if err != nil {
 		return result{err: err}
 	}
-	if id, ok := known[keys[0]]; ok && id.hash == records[0].hash {
+	known, err := m.registry.identities(ctx, s.ID, []string{r.key})
+	if err != nil {
+		return result{err: err}
+	}
+	if id, ok := known[r.key]; ok && id.hash == r.hash {
 		return result{}
 	}
-	res := m.writeBatch(ctx, s, c, records, known)
+	res := m.writeBatch(ctx, s, c, []record{r}, known)
 	switch {
 	case res.park != nil:
 		return result{err: res.park, retryAfter: min(time.Until(nextUTCMidnight()), time.Hour)}
 	case res.err != nil:
 		return result{err: res.err}
 	case res.outcomes[0].Err != nil:
-		f := rejection(s, records[0], res.outcomes[0].Err, time.Now())
+		f := rejection(s, r, res.outcomes[0].Err, time.Now())
 		return result{err: res.outcomes[0].Err, rejected: &f}
 	}
-	return result{synced: &synced{record: records[0], outcome: res.outcomes[0], at: time.Now()}}
+	return result{synced: &synced{record: r, outcome: res.outcomes[0], at: time.Now()}}
 }

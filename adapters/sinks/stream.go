@@ -35,6 +35,7 @@ type stream struct {
 
 	unsaved     progress
 	failures    int // consecutive failed attempts
+	retrying    int // dead letters queued or in flight
 	stop        bool
 	leaseUntil  time.Time
 	lastSavedAt time.Time
@@ -45,6 +46,7 @@ type pending struct {
 	event    eventstore.Envelope
 	attempts int
 	done     bool
+	retry    *Failure // a dead letter delivered again on request: outside the window, tried once
 }
 
 type outcome struct {
@@ -85,7 +87,12 @@ func (s *stream) run(ctx context.Context) {
 					return
 				}
 				start := time.Now()
-				res := s.m.deliver(workCtx, s.c.sink, p.event)
+				var res result
+				if p.retry != nil && p.retry.Kind == FailureRecord {
+					res = s.m.rewriteRecord(workCtx, s.c.sink, p.retry.Item)
+				} else {
+					res = s.m.deliver(workCtx, s.c.sink, p.event)
+				}
 				select {
 				case results <- outcome{p: p, res: res, at: start, latency: time.Since(start)}:
 				case <-stopped: // nobody reads results any more: the event is delivered again later
@@ -128,6 +135,7 @@ func (s *stream) run(ctx context.Context) {
 		case <-tick.C:
 			s.caughtUp = false
 			s.save(ctx, false)
+			s.takeRetries(ctx)
 		}
 		if len(s.unsaved.attempts) >= cfg.Page && time.Since(s.lastSaveTry) >= cfg.PollInterval/4 {
 			s.save(ctx, false) // bounds what a crash makes us send again under heavy delivery
@@ -239,6 +247,10 @@ func (s *stream) fill(ctx context.Context) {
 // record takes the outcome of one attempt: done, retried later, or the sink is gone.
 func (s *stream) record(o outcome, retries chan<- *pending, stopped <-chan struct{}) {
 	p := o.p
+	if p.retry != nil {
+		s.recordRetry(o)
+		return
+	}
 	p.attempts++
 	a := Attempt{SinkID: s.c.sink.ID, EventID: p.event.ID, Position: p.event.Position, LeadID: p.event.LeadID,
 		Number: p.attempts, StatusCode: o.res.statusCode, LatencyMS: float64(o.latency.Microseconds()) / 1000, AttemptedAt: o.at}
