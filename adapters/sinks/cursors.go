@@ -57,19 +57,32 @@ func (r *Registry) runnable(ctx context.Context) ([]cursor, error) {
 			out = append(out, cursor{sink: s})
 		}
 	}
+	replays, err := r.running(ctx)
+	if err != nil {
+		return nil, err
+	}
+	for _, rp := range replays {
+		if s, ok := bySink[rp.SinkID]; ok {
+			out = append(out, cursor{sink: s, replay: &rp})
+		}
+	}
+	return out, nil
+}
+
+// running lists the running replays.
+func (r *Registry) running(ctx context.Context) ([]Replay, error) {
 	rows, err := r.store.ReadDB().QueryContext(ctx, r.q(`SELECT `+replayColumns+` FROM sink_replays WHERE status = ?`), string(ReplayRunning))
 	if err != nil {
 		return nil, fmt.Errorf("list running replays: %w", err)
 	}
 	defer rows.Close()
+	var out []Replay
 	for rows.Next() {
 		rp, err := scanReplay(rows)
 		if err != nil {
 			return nil, err
 		}
-		if s, ok := bySink[rp.SinkID]; ok {
-			out = append(out, cursor{sink: s, replay: &rp})
-		}
+		out = append(out, rp)
 	}
 	return out, rows.Err()
 }

@@ -104,7 +104,7 @@ func NewManager(cfg Config, store *eventstore.Store, registry *Registry) (*Manag
 		return nil, errors.New("sinks: store and registry are required")
 	}
 	cfg.setDefaults()
-	m, err := newMetrics(cfg.Registerer)
+	m, err := newMetrics(cfg.Registerer, registry)
 	if err != nil {
 		return nil, err
 	}

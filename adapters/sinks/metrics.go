@@ -16,7 +16,7 @@ type metrics struct {
 	crmTime  *prometheus.HistogramVec
 }
 
-func newMetrics(reg prometheus.Registerer) (*metrics, error) {
+func newMetrics(reg prometheus.Registerer, registry *Registry) (*metrics, error) {
 	m := &metrics{
 		attempts: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "leadledger_sink_attempts_total",
@@ -33,7 +33,7 @@ func newMetrics(reg prometheus.Registerer) (*metrics, error) {
 		}, []string{"crm"}),
 	}
 	if reg != nil {
-		for _, c := range []prometheus.Collector{m.attempts, m.crmCalls, m.crmTime} {
+		for _, c := range []prometheus.Collector{m.attempts, m.crmCalls, m.crmTime, newReplayCollector(registry)} {
 			if err := reg.Register(c); err != nil && !errors.As(err, &prometheus.AlreadyRegisteredError{}) {
 				return nil, err
 			}

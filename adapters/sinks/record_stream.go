@@ -35,6 +35,7 @@ type recordStream struct {
 	stop        bool
 	leaseUntil  time.Time
 	lastSavedAt time.Time
+	lastReport  time.Time // of a replay's progress in the log
 	retryAt     time.Time // parked by a daily limit until then
 }
 
@@ -338,6 +339,7 @@ func (s *recordStream) save(ctx context.Context, final bool) {
 	}
 	s.leaseUntil, s.lastSavedAt = until, time.Now()
 	s.unsaved = progress{position: p.position}
+	s.m.reportReplay(ctx, s.c, &s.lastReport, p.completed)
 }
 
 func (s *recordStream) finish() {

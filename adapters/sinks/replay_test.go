@@ -2,14 +2,17 @@ package sinks_test
 
 import (
 	"context"
+	"log/slog"
 	"net/http"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 
 	"github.com/leadledger/leadledger/adapters/sinks"
 	"github.com/leadledger/leadledger/domain"
 	"github.com/leadledger/leadledger/eventstore/eventstoretest"
+	"github.com/prometheus/client_golang/prometheus"
 )
 
 func (l *ledger) replay(t *testing.T, sink sinks.Sink, n sinks.NewReplay) sinks.Replay {
@@ -215,4 +218,54 @@ func TestRestartSkipsWhatWasFinished(t *testing.T) {
 	if n := len(rcv.deliveries()) - before; n != 0 {
 		t.Errorf("%d events sent again after the restart; the given-up E1 and the delivered E2 were finished", n)
 	}
+}
+
+// A replay's progress is in the log and in /metrics while it runs, and its end in the log.
+func TestReplayProgressReported(t *testing.T) {
+	ctx := context.Background()
+	rcv := newReceiver(t, nil)
+	release := rcv.holdAfter(3)
+	defer release()
+	reg := prometheus.NewRegistry()
+	logs := &syncBuffer{}
+	cfg := fastConfig()
+	cfg.Registerer, cfg.Logger = reg, slog.New(slog.NewTextHandler(logs, nil))
+	l := openLedger(t, eventstoretest.SQLiteURL(t), cfg)
+	l.appendEvents(t, "leadflo", 10, 10)
+	sink := l.addSink(t, rcv.srv.URL, "now", sinks.Filter{}) // only the replay delivers
+	from := int64(0)
+	rp, err := l.registry.StartReplay(ctx, sink.ID, sinks.NewReplay{FromPosition: &from})
+	if err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, "the replay's first deliveries", 10*time.Second, func() bool {
+		got, _ := l.registry.Replay(ctx, rp.ID)
+		return got.Delivered >= 3
+	})
+	families, err := reg.Gather()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var total, delivered float64
+	for _, f := range families {
+		for _, m := range f.GetMetric() {
+			if f.GetName() == "leadledger_replay_events" {
+				for _, lp := range m.GetLabel() {
+					if lp.GetName() == "state" && lp.GetValue() == "total" {
+						total = m.GetGauge().GetValue()
+					}
+					if lp.GetName() == "state" && lp.GetValue() == "delivered" {
+						delivered = m.GetGauge().GetValue()
+					}
+				}
+			}
+		}
+	}
+	if total != 10 || delivered < 3 {
+		t.Errorf("/metrics: replay total %v, delivered %v; want 10 and at least 3", total, delivered)
+	}
+	release()
+	waitFor(t, "the replay's end in the log", 10*time.Second, func() bool {
+		return strings.Contains(logs.String(), "replay completed") && strings.Contains(logs.String(), "delivered=10")
+	})
 }

@@ -39,6 +39,7 @@ type stream struct {
 	stop        bool
 	leaseUntil  time.Time
 	lastSavedAt time.Time
+	lastReport  time.Time // of a replay's progress in the log
 	lastSaveTry time.Time // a failing database is not asked again at every result
 }
 
@@ -353,6 +354,7 @@ func (s *stream) save(ctx context.Context, final bool) {
 	}
 	s.leaseUntil, s.lastSavedAt = until, time.Now()
 	s.unsaved = progress{position: p.position}
+	s.m.reportReplay(ctx, s.c, &s.lastReport, p.completed)
 }
 
 // finish saves the last progress and hands the lease back.
