@@ -103,7 +103,7 @@ func newLedgerWith(t *testing.T, databaseURL string, configure func(*httpapi.Con
 	if err != nil {
 		t.Fatalf("sinks: %v", err)
 	}
-	delivery, err := sinks.NewManager(sinks.Config{PollInterval: 20 * time.Millisecond, Logger: logger}, store, registry)
+	delivery, err := sinks.NewManager(sinks.Config{PollInterval: 20 * time.Millisecond, Logger: logger, Leads: view}, store, registry)
 	if err != nil {
 		t.Fatalf("delivery: %v", err)
 	}
