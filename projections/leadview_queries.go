@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 
@@ -35,6 +36,44 @@ func (v *LeadView) LeadsByID(ctx context.Context, ids []uuid.UUID) ([]domain.Lea
 	var leads []domain.Lead
 	err := v.loadWhere(ctx, v.db, "id", values, func(l domain.Lead) { leads = append(leads, l) })
 	return leads, err
+}
+
+// LeadKey is what identifies a lead's person: its normalised email, and its source.
+type LeadKey struct {
+	ID              uuid.UUID
+	EmailNormalized string
+	Source          string
+}
+
+// LeadKeys returns the keys of the leads with these ids, without reading their state; unknown
+// ids are left out.
+func (v *LeadView) LeadKeys(ctx context.Context, ids []uuid.UUID) ([]LeadKey, error) {
+	var out []LeadKey
+	for chunk := range slices.Chunk(ids, 500) {
+		args := make([]any, len(chunk))
+		for i, id := range chunk {
+			args[i] = id.String()
+		}
+		rows, err := v.db.QueryContext(ctx, v.q(`SELECT id, email_normalized, source FROM lead_view WHERE id IN (`+
+			strings.TrimSuffix(strings.Repeat("?,", len(chunk)), ",")+`)`), args...)
+		if err != nil {
+			return nil, fmt.Errorf("read %d lead keys: %w", len(chunk), err)
+		}
+		for rows.Next() {
+			var k LeadKey
+			var id string
+			if err := rows.Scan(&id, &k.EmailNormalized, &k.Source); err != nil {
+				rows.Close()
+				return nil, fmt.Errorf("read lead keys: %w", err)
+			}
+			k.ID = uuid.MustParse(id)
+			out = append(out, k)
+		}
+		if err := errors.Join(rows.Err(), rows.Close()); err != nil {
+			return nil, fmt.Errorf("read lead keys: %w", err)
+		}
+	}
+	return out, nil
 }
 
 // LeadsByEmail returns every lead whose normalised email is one of these (normalised) emails:

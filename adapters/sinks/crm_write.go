@@ -166,7 +166,8 @@ func (m *Manager) writeRecord(ctx context.Context, s Sink, r record) result {
 	res := m.writeBatch(ctx, s, c, []record{r}, known)
 	switch {
 	case res.park != nil:
-		return result{err: res.park, retryAfter: min(time.Until(nextUTCMidnight()), time.Hour)}
+		until := m.parkUntil()
+		return result{err: res.park, retryAfter: time.Until(until), parkUntil: until}
 	case res.err != nil:
 		return result{err: res.err}
 	case res.outcomes[0].Err != nil:

@@ -47,6 +47,9 @@ type Config struct {
 	Leads LeadReader
 	// CRMConcurrency is how many batch calls one CRM cursor has in flight. Defaults to 8.
 	CRMConcurrency int
+	// DailyLimitPark is how long at most a sink that hit a CRM's daily limit waits before it
+	// tries again (it waits until the next UTC midnight if that is sooner). Defaults to 1h.
+	DailyLimitPark time.Duration
 	// Logger defaults to slog.Default().
 	Logger *slog.Logger
 	// Registerer receives the delivery metrics; nil registers none.
@@ -64,6 +67,7 @@ func (c *Config) setDefaults() {
 	c.ReplayRateWhileIngesting = orDefault(c.ReplayRateWhileIngesting, 2000)
 	c.IngestWindow = orDefault(c.IngestWindow, time.Second)
 	c.CRMConcurrency = orDefault(c.CRMConcurrency, 8)
+	c.DailyLimitPark = orDefault(c.DailyLimitPark, time.Hour)
 	c.Backoff.setDefaults()
 	if c.Logger == nil {
 		c.Logger = slog.Default()

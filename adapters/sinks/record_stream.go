@@ -141,16 +141,16 @@ func (s *recordStream) nextPage(ctx context.Context) (*page, error) {
 	for _, e := range events {
 		perLead[e.LeadID]++
 	}
-	leads, err := s.m.cfg.Leads.LeadsByID(ctx, slices.Collect(maps.Keys(perLead)))
+	leads, err := s.m.cfg.Leads.LeadKeys(ctx, slices.Collect(maps.Keys(perLead)))
 	if err != nil {
 		return nil, fmt.Errorf("read leads: %w", err)
 	}
 	var keys []string
 	for _, l := range leads {
-		if !wants(s.c.sink, l) {
+		if !wants(s.c.sink, l.Source) {
 			continue
 		}
-		k := recordKey(s.c.sink, l)
+		k := recordKey(s.c.sink, l.ID, l.EmailNormalized)
 		if s.written[k] {
 			continue
 		}
@@ -162,12 +162,6 @@ func (s *recordStream) nextPage(ctx context.Context) (*page, error) {
 	}
 	for _, n := range perLead { // leads the view does not have, or the sink does not take
 		p.skipped += n
-	}
-	for k, n := range p.events {
-		if s.written[k] {
-			p.skipped += n
-			delete(p.events, k)
-		}
 	}
 	slices.Sort(keys)
 	if p.records, err = recordsOf(ctx, s.m.cfg.Leads, s.c.sink, keys); err != nil {
@@ -277,16 +271,26 @@ func (s *recordStream) retryFailures(ctx context.Context, tick *time.Ticker) boo
 
 // park holds a sink that hit a daily limit until retryAt, and says so.
 func (s *recordStream) park(t *crm.Throttled) {
-	wait := min(time.Until(nextUTCMidnight()), time.Hour)
-	s.retryAt = time.Now().Add(wait)
+	s.retryAt = s.m.parkUntil()
 	s.unsaved.status, s.unsaved.retryAt = StatusFailing, &s.retryAt
-	s.unsaved.lastError = fmt.Sprintf("daily API limit reached (%s); retrying at %s", t.Error(), s.retryAt.UTC().Format(time.RFC3339))
+	s.unsaved.lastError = parkedError(t, s.retryAt)
 	s.m.log.Warn("sink: daily limit reached; parked", "cursor", s.c.key(), "retry_at", s.retryAt.UTC())
 }
 
-func nextUTCMidnight() time.Time {
+// parkUntil is when a sink that hit a daily limit tries again: the next UTC midnight (when
+// HubSpot's and Pipedrive's days end, near enough), at most DailyLimitPark away, as the CRM's
+// day may end at another hour.
+func (m *Manager) parkUntil() time.Time {
 	now := time.Now().UTC()
-	return time.Date(now.Year(), now.Month(), now.Day()+1, 0, 0, 0, 0, time.UTC)
+	midnight := time.Date(now.Year(), now.Month(), now.Day()+1, 0, 0, 0, 0, time.UTC)
+	if soon := now.Add(m.cfg.DailyLimitPark); soon.Before(midnight) {
+		return soon
+	}
+	return midnight
+}
+
+func parkedError(t error, until time.Time) string {
+	return fmt.Sprintf("daily API limit reached (%v); retrying at %s", t, until.UTC().Format(time.RFC3339))
 }
 
 // recordOutcomes takes a written batch into the progress: written records into the identity

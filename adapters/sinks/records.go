@@ -13,11 +13,13 @@ import (
 
 	"github.com/leadledger/leadledger/adapters/sinks/crm"
 	"github.com/leadledger/leadledger/domain"
+	"github.com/leadledger/leadledger/projections"
 )
 
 // LeadReader is the lead view as CRM sinks read it: a CRM gets a record's current state.
 type LeadReader interface {
 	Position(ctx context.Context) (int64, error)
+	LeadKeys(ctx context.Context, ids []uuid.UUID) ([]projections.LeadKey, error)
 	LeadsByID(ctx context.Context, ids []uuid.UUID) ([]domain.Lead, error)
 	LeadsByEmail(ctx context.Context, emails []string) ([]domain.Lead, error)
 }
@@ -34,16 +36,16 @@ type record struct {
 
 // recordKey is the record a lead belongs to in a sink: its normalised email, or its id (with
 // key lead_id, or when it has no email).
-func recordKey(s Sink, l domain.Lead) string {
-	if s.RecordKey == KeyEmail && l.EmailNormalized != "" {
-		return l.EmailNormalized
+func recordKey(s Sink, id uuid.UUID, email string) string {
+	if s.RecordKey == KeyEmail && email != "" {
+		return email
 	}
-	return l.ID.String()
+	return id.String()
 }
 
-// wants reports whether a sink takes a lead at all: its filter's sources.
-func wants(s Sink, l domain.Lead) bool {
-	return len(s.Filter.Sources) == 0 || slices.Contains(s.Filter.Sources, l.Source)
+// wants reports whether a sink takes a lead of a source at all: its filter's sources.
+func wants(s Sink, source string) bool {
+	return len(s.Filter.Sources) == 0 || slices.Contains(s.Filter.Sources, source)
 }
 
 // recordsOf builds the records of the given keys from the lead view, in key order. A key no
@@ -60,8 +62,8 @@ func recordsOf(ctx context.Context, leads LeadReader, s Sink, keys []string) ([]
 	}
 	members := map[string][]domain.Lead{}
 	add := func(l domain.Lead) {
-		if wants(s, l) {
-			k := recordKey(s, l)
+		if wants(s, l.Source) {
+			k := recordKey(s, l.ID, l.EmailNormalized)
 			members[k] = append(members[k], l)
 		}
 	}
@@ -90,22 +92,20 @@ func recordsOf(ctx context.Context, leads LeadReader, s Sink, keys []string) ([]
 	return out, nil
 }
 
-// keysOf are the records the leads with these ids belong to, each once.
+// keysOf are the records the leads with these ids belong to, each once, in order.
 func keysOf(ctx context.Context, leads LeadReader, s Sink, ids []uuid.UUID) ([]string, error) {
-	found, err := leads.LeadsByID(ctx, ids)
+	found, err := leads.LeadKeys(ctx, ids)
 	if err != nil {
 		return nil, fmt.Errorf("read leads: %w", err)
 	}
 	keys := make([]string, 0, len(found))
-	seen := map[string]bool{}
 	for _, l := range found {
-		if k := recordKey(s, l); wants(s, l) && !seen[k] {
-			seen[k] = true
-			keys = append(keys, k)
+		if wants(s, l.Source) {
+			keys = append(keys, recordKey(s, l.ID, l.EmailNormalized))
 		}
 	}
 	slices.Sort(keys)
-	return keys, nil
+	return slices.Compact(keys), nil
 }
 
 // buildRecord merges a record's leads field by field: the most recently updated lead with a

@@ -177,7 +177,9 @@ func (r *Registry) Resume(ctx context.Context, id uuid.UUID) (Sink, error) {
 }
 
 func (r *Registry) setStatus(ctx context.Context, id uuid.UUID, status Status) (Sink, error) {
-	res, err := r.exec(ctx, `UPDATE sinks SET status = ? WHERE id = ? AND deleted_at IS NULL`, string(status), id.String())
+	// A resume tries at once, also a sink parked by a daily limit.
+	res, err := r.exec(ctx, `UPDATE sinks SET status = ?, retry_at = CASE WHEN ? = 'active' THEN NULL ELSE retry_at END
+		WHERE id = ? AND deleted_at IS NULL`, string(status), string(status), id.String())
 	if err := affectedOne(res, err, "sink", id); err != nil {
 		return Sink{}, err
 	}

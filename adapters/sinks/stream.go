@@ -36,6 +36,7 @@ type stream struct {
 	unsaved     progress
 	failures    int // consecutive failed attempts
 	retrying    int // dead letters queued or in flight
+	parkedUntil time.Time // a CRM's daily limit: nothing is sent before then
 	stop        bool
 	leaseUntil  time.Time
 	lastSavedAt time.Time
@@ -70,6 +71,9 @@ func newStream(m *Manager, c cursor, leaseUntil time.Time) *stream {
 		s.pace = rate.NewLimiter(rate.Limit(r), max(1, int(r/20)))
 	}
 	s.unsaved.position = s.lastRead
+	if c.sink.RetryAt != nil {
+		s.parkedUntil = *c.sink.RetryAt
+	}
 	return s
 }
 
@@ -121,7 +125,7 @@ func (s *stream) run(ctx context.Context) {
 	for !s.stop {
 		var send chan<- *pending
 		var next *pending
-		if len(s.ready) > 0 {
+		if len(s.ready) > 0 && time.Now().After(s.parkedUntil) {
 			send, next = jobs, s.ready[0]
 		}
 		select {
@@ -268,12 +272,26 @@ func (s *stream) record(o outcome, retries chan<- *pending, stopped <-chan struc
 	case o.res.err == nil:
 		s.failures = 0
 		s.unsaved.status = StatusActive
+		if !s.parkedUntil.IsZero() { // the daily limit has reset
+			s.parkedUntil, s.unsaved.retryAt = time.Time{}, &time.Time{}
+		}
 		s.unsaved.delivered++
 		if o.res.synced != nil {
 			s.unsaved.written++
 			s.unsaved.synced = append(s.unsaved.synced, *o.res.synced)
 		}
 		s.done(p)
+	case !o.res.parkUntil.IsZero():
+		s.parkedUntil = o.res.parkUntil
+		s.unsaved.status, s.unsaved.retryAt = StatusFailing, &s.parkedUntil
+		s.unsaved.lastError = parkedError(o.res.err, s.parkedUntil)
+		time.AfterFunc(time.Until(s.parkedUntil), func() { // tried again, not counted as an attempt
+			select {
+			case retries <- p:
+			case <-stopped:
+			}
+		})
+		p.attempts--
 	case o.res.rejected != nil: // retrying the same record would fail the same way
 		s.unsaved.failed++
 		s.unsaved.rejected = append(s.unsaved.rejected, *o.res.rejected)

@@ -28,6 +28,7 @@ type result struct {
 	gone       bool          // 410: the receiver wants no more
 	synced     *synced       // a CRM record written, for the identity map
 	rejected   *Failure      // a CRM record rejected: a dead letter, not retried
+	parkUntil  time.Time     // a CRM's daily limit: nothing is sent before then
 }
 
 // webhookBody is what a webhook sink receives for each event (CONTRACT.md).
