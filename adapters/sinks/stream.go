@@ -34,8 +34,8 @@ type stream struct {
 	pace *rate.Limiter // a replay's pace while this process ingests; nil: none
 
 	unsaved     progress
-	failures    int // consecutive failed attempts
-	retrying    int // dead letters queued or in flight
+	failures    int       // consecutive failed attempts
+	retrying    int       // dead letters queued or in flight
 	parkedUntil time.Time // a CRM's daily limit: nothing is sent before then
 	stop        bool
 	leaseUntil  time.Time
