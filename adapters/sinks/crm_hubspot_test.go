@@ -74,8 +74,8 @@ func TestHubSpotSnapshotReplay(t *testing.T) {
 			c.Properties["firstname"] != "Conv3" || !strings.Contains(c.Properties["ledger_sources"], "conversica") {
 			t.Errorf("person 3 = %v: want the newest WhatConverts phone (not the stale one), Conversica's first name, both sources", c.Properties)
 		}
-		if _, ok := fake.Contact("ledger_key", noEmail.LeadID.String()); !ok {
-			t.Errorf("the lead without an email has no contact keyed by its lead id")
+		if _, ok := fake.Contact("ledger_key", "lead:"+noEmail.LeadID.String()); !ok {
+			t.Errorf("the lead without an email has no contact keyed lead:<its lead id>")
 		}
 
 		before := contactIDs(fake)

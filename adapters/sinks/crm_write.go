@@ -40,7 +40,7 @@ func (m *Manager) client(s Sink) (*sinkClient, error) {
 		return c, nil
 	}
 	l := newLimiter(s.RateLimit)
-	hc := &http.Client{Timeout: m.cfg.Timeout, Transport: limitedTransport{base: m.transport, limiter: l},
+	hc := &http.Client{Transport: limitedTransport{base: m.transport, limiter: l, timeout: m.cfg.Timeout},
 		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
 	c, err := newCRMClient(s, hc)
 	if err != nil {
@@ -78,24 +78,64 @@ func newCRMClient(s Sink, hc *http.Client) (crmClient, error) {
 	return nil, fmt.Errorf("sink type %q writes no records", s.Type)
 }
 
-// batchResult is what came of writing one batch: outcomes per record, or a call-level error
-// (the batch is tried again), or a daily limit (the sink parks).
+// batchResult is what came of writing a batch of records: those found unchanged (not sent),
+// those written or rejected (outcomes, at the same index as batch), or a call-level error (the
+// batch is tried again), or a daily limit (the sink parks).
 type batchResult struct {
-	batch    []record
-	outcomes []crm.Outcome
-	err      error
-	park     *crm.Throttled
+	keys      []string // asked for
+	unchanged []string
+	batch     []record
+	outcomes  []crm.Outcome
+	err       error
+	park      *crm.Throttled
+}
+
+// writeKeys writes the records of these keys in their current state, read now, under their
+// locks; records as last written are not sent when skipUnchanged.
+func (m *Manager) writeKeys(ctx context.Context, s Sink, c *sinkClient, keys []string, skipUnchanged bool) batchResult {
+	res := batchResult{keys: keys}
+	names := make([]string, len(keys))
+	for i, k := range keys {
+		names[i] = s.ID.String() + "/" + k
+	}
+	unlock, err := m.locks.lock(ctx, names)
+	if err != nil {
+		res.err = err
+		return res
+	}
+	defer unlock()
+	records, err := recordsOf(ctx, m.cfg.Leads, s, keys)
+	if err != nil {
+		res.err = err
+		return res
+	}
+	known, err := m.registry.identities(ctx, s.ID, keys)
+	if err != nil {
+		res.err = err
+		return res
+	}
+	for _, r := range records {
+		if id, ok := known[r.key]; ok && skipUnchanged && id.hash == r.hash {
+			res.unchanged = append(res.unchanged, r.key)
+		} else {
+			res.batch = append(res.batch, r)
+		}
+	}
+	if len(res.batch) > 0 {
+		res.outcomes, res.park, res.err = m.writeBatch(ctx, s, c, res.batch, known)
+	}
+	return res
 }
 
 // writeBatch writes one batch. Throttling is waited out here (the CRM asked us to slow down,
 // nothing is wrong); any other failure comes back after its back-off, for the stream to show.
-func (m *Manager) writeBatch(ctx context.Context, s Sink, c *sinkClient, batch []record, known map[string]identity) batchResult {
+func (m *Manager) writeBatch(ctx context.Context, s Sink, c *sinkClient, batch []record, known map[string]identity) ([]crm.Outcome, *crm.Throttled, error) {
 	records := make([]crm.Record, len(batch))
 	for i, r := range batch {
 		records[i] = r.crmRecord(known[r.key].externalIDs)
 	}
 	for throttles := 1; ; throttles++ {
-		start := time.Now()
+		start, pace := time.Now(), c.limiter.generation()
 		outcomes, err := c.Upsert(ctx, records)
 		m.metrics.crmCall(s.Type, err, time.Since(start))
 		if err == nil && len(outcomes) != len(batch) {
@@ -105,21 +145,21 @@ func (m *Manager) writeBatch(ctx context.Context, s Sink, c *sinkClient, batch [
 		switch {
 		case err == nil:
 			c.failures.Store(0)
-			c.limiter.relax()
-			return batchResult{batch: batch, outcomes: outcomes}
+			c.limiter.relax(pace)
+			return outcomes, nil, nil
 		case ctx.Err() != nil:
-			return batchResult{batch: batch, err: ctx.Err()}
+			return nil, nil, ctx.Err()
 		case errors.As(err, &t) && t.Daily:
-			return batchResult{batch: batch, park: t}
+			return nil, t, nil
 		case errors.As(err, &t):
 			c.limiter.slowDown()
 			if !sleep(ctx, m.cfg.Backoff.wait(min(throttles, 6), t.RetryAfter)) {
-				return batchResult{batch: batch, err: ctx.Err()}
+				return nil, nil, ctx.Err()
 			}
 		default:
 			n := c.failures.Add(1)
 			sleep(ctx, m.cfg.Backoff.wait(int(min(n, 10)), 0))
-			return batchResult{batch: batch, err: err}
+			return nil, nil, err
 		}
 	}
 }
@@ -137,42 +177,39 @@ func sleep(ctx context.Context, d time.Duration) bool {
 }
 
 // writeEventRecord writes one event's record in its current state (a CRM sink in events mode:
-// one write per event, in order per lead). A record as last written is not sent again.
-func (m *Manager) writeEventRecord(ctx context.Context, s Sink, e eventstore.Envelope) result {
-	keys, err := keysOf(ctx, m.cfg.Leads, s, []uuid.UUID{e.LeadID})
+// one write per event, in order per lead), and the record its lead left if it changed email.
+// A record as last written is not sent again, but by a replay that re-sends everything.
+func (m *Manager) writeEventRecord(ctx context.Context, s Sink, e eventstore.Envelope, force bool) result {
+	keys, err := m.keysOf(ctx, s, []uuid.UUID{e.LeadID})
 	if err != nil || len(keys) == 0 {
 		return result{err: err} // no lead the sink takes: nothing to write
 	}
-	records, err := recordsOf(ctx, m.cfg.Leads, s, keys)
-	if err != nil || len(records) == 0 {
-		return result{err: err}
-	}
-	return m.writeRecord(ctx, s, records[0])
+	return m.writeRecords(ctx, s, keys, force)
 }
 
-// writeRecord writes one record, unless it is as last written.
-func (m *Manager) writeRecord(ctx context.Context, s Sink, r record) result {
+// writeRecords writes records one attempt's worth (events mode, and dead letters' retries).
+func (m *Manager) writeRecords(ctx context.Context, s Sink, keys []string, force bool) result {
 	c, err := m.client(s)
 	if err != nil {
 		return result{err: err}
 	}
-	known, err := m.registry.identities(ctx, s.ID, []string{r.key})
-	if err != nil {
-		return result{err: err}
-	}
-	if id, ok := known[r.key]; ok && id.hash == r.hash {
-		return result{}
-	}
-	res := m.writeBatch(ctx, s, c, []record{r}, known)
+	res := m.writeKeys(ctx, s, c, keys, !force)
 	switch {
 	case res.park != nil:
 		until := m.parkUntil()
 		return result{err: res.park, retryAfter: time.Until(until), parkUntil: until}
 	case res.err != nil:
 		return result{err: res.err}
-	case res.outcomes[0].Err != nil:
-		f := rejection(s, r, res.outcomes[0].Err, time.Now())
-		return result{err: res.outcomes[0].Err, rejected: &f}
 	}
-	return result{synced: &synced{record: r, outcome: res.outcomes[0], at: time.Now()}}
+	var out result
+	now := time.Now()
+	for i, r := range res.batch {
+		if o := res.outcomes[i]; o.Err != nil {
+			out.rejected = append(out.rejected, rejection(s, r, o.Err, now))
+			out.err = o.Err
+		} else {
+			out.synced = append(out.synced, synced{record: r, outcome: o, at: now})
+		}
+	}
+	return out
 }

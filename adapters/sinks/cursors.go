@@ -168,15 +168,36 @@ type progress struct {
 	// CRM records (a record stream's progress):
 	written, unchanged int64      // records written, and found unchanged (not sent)
 	synced             []synced   // for the identity map
-	rejected           []Failure  // dead letters
-	resolved           []string   // dead letters with nothing left to deliver
+	letters            []letter   // dead letters listed and resolved, in order
 	retryAt            *time.Time // nil leaves it; zero clears it
+}
+
+// wrote takes records the CRM accepted: into the identity map, out of the dead letters.
+func (p *progress) wrote(ws ...synced) {
+	p.synced = append(p.synced, ws...)
+	for _, w := range ws {
+		p.letters = append(p.letters, letter{item: w.record.key})
+	}
+}
+
+// reject lists dead letters.
+func (p *progress) reject(fs ...Failure) {
+	for _, f := range fs {
+		p.letters = append(p.letters, letter{item: f.Item, failure: &f})
+	}
+}
+
+// resolve takes items out of the dead letters.
+func (p *progress) resolve(items ...string) {
+	for _, item := range items {
+		p.letters = append(p.letters, letter{item: item})
+	}
 }
 
 // empty reports whether there is nothing to save but the lease.
 func (p progress) empty() bool {
 	return p.delivered == 0 && p.failed == 0 && len(p.attempts) == 0 && p.status == "" && !p.gone && !p.completed &&
-		p.written == 0 && p.unchanged == 0 && len(p.rejected) == 0 && len(p.resolved) == 0 && p.retryAt == nil
+		p.written == 0 && p.unchanged == 0 && len(p.synced) == 0 && len(p.letters) == 0 && p.retryAt == nil
 }
 
 // save writes a cursor's progress and its attempts in one transaction and renews its lease.
@@ -196,10 +217,7 @@ func (r *Registry) save(ctx context.Context, c cursor, p progress, owner string,
 	if err := r.writeIdentities(ctx, tx, c.sink.ID, p.synced); err != nil {
 		return false, err
 	}
-	if err := r.writeFailures(ctx, tx, p.rejected); err != nil {
-		return false, err
-	}
-	if err := r.resolveFailures(ctx, tx, c.sink.ID, p.resolved); err != nil {
+	if err := r.applyLetters(ctx, tx, c.sink.ID, p.letters); err != nil {
 		return false, err
 	}
 	now := formatTime(r.now())
@@ -231,6 +249,11 @@ func (r *Registry) save(ctx context.Context, c cursor, p progress, owner string,
 	if n, err := res.RowsAffected(); err != nil || n == 0 {
 		return false, err
 	}
+	if c.replay != nil && p.retryAt != nil { // a replay's park is its sink's: the daily limit is the sink's
+		if err := r.parkSink(ctx, tx, c.sink.ID, *p.retryAt, p.lastError); err != nil {
+			return false, err
+		}
+	}
 	if p.gone {
 		if _, err := tx.ExecContext(ctx, r.q(`UPDATE sinks SET status = 'disabled', last_error = ? WHERE id = ? AND status IN ('active', 'failing')`),
 			p.lastError, c.sink.ID.String()); err != nil {
@@ -244,6 +267,22 @@ func (r *Registry) save(ctx context.Context, c cursor, p progress, owner string,
 		r.signal()
 	}
 	return true, nil
+}
+
+// parkSink shows a sink parked by a daily limit until retryAt, or (zero) no longer parked.
+func (r *Registry) parkSink(ctx context.Context, tx *sql.Tx, id uuid.UUID, retryAt time.Time, lastError string) error {
+	var err error
+	if retryAt.IsZero() {
+		_, err = tx.ExecContext(ctx, r.q(`UPDATE sinks SET retry_at = NULL, status = CASE WHEN status = 'failing' THEN 'active' ELSE status END
+			WHERE id = ? AND retry_at IS NOT NULL`), id.String())
+	} else {
+		_, err = tx.ExecContext(ctx, r.q(`UPDATE sinks SET retry_at = ?, last_error = ?,
+			status = CASE WHEN status = 'active' THEN 'failing' ELSE status END WHERE id = ?`), formatTime(retryAt), lastError, id.String())
+	}
+	if err != nil {
+		return fmt.Errorf("park sink %s: %w", id, err)
+	}
+	return nil
 }
 
 // retryAtValue is a parked sink's retry time as stored: NULL once cleared.

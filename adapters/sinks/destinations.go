@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"net/url"
+	"slices"
 	"strings"
 )
 
@@ -191,15 +192,36 @@ func publicConfig(raw json.RawMessage) map[string]any {
 
 func dropSecrets(m map[string]any) {
 	for k, v := range m {
-		for _, secret := range secretConfigKeys {
-			if k == secret {
+		switch v := v.(type) {
+		case map[string]any:
+			dropSecrets(v)
+		case string:
+			if slices.Contains(secretConfigKeys, k) {
 				m[k] = "REDACTED"
+			} else {
+				m[k] = redactURL(v)
 			}
 		}
-		if inner, ok := v.(map[string]any); ok {
-			dropSecrets(inner)
-		}
 	}
+}
+
+// redactURL hides the credentials a URL may carry (user info, query values: a NATS URL's
+// password, a token in a query); other text is returned as it is.
+func redactURL(text string) string {
+	u, err := url.Parse(text)
+	if err != nil || u.Scheme == "" || u.Host == "" || (u.User == nil && u.RawQuery == "") {
+		return text
+	}
+	if u.User != nil {
+		u.User = url.User("REDACTED")
+	}
+	if q := u.Query(); len(q) > 0 {
+		for k := range q {
+			q[k] = []string{"REDACTED"}
+		}
+		u.RawQuery = q.Encode()
+	}
+	return u.String()
 }
 
 // configOrigin is where a CRM or NATS sink sends, for the sink's url: scheme and host only.

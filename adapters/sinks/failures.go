@@ -40,15 +40,42 @@ func rejection(s Sink, r record, err error, at time.Time) Failure {
 		Error: printable([]byte(err.Error())), Attempts: 1, Status: FailureFailed, FailedAt: at}
 }
 
+// letter is a change to the dead letters: an item listed (failure) or resolved (nil).
+type letter struct {
+	item    string
+	failure *Failure
+}
+
+// applyLetters applies what happened to each item last: a record rejected, then written, within
+// one save is resolved; resolved, then rejected, is listed.
+func (r *Registry) applyLetters(ctx context.Context, tx *sql.Tx, sinkID uuid.UUID, letters []letter) error {
+	last := map[string]letter{}
+	for _, l := range letters {
+		last[l.item] = l
+	}
+	var failures []Failure
+	var resolved []string
+	for _, l := range letters {
+		if last[l.item] != l {
+			continue // a later change of the same item wins
+		}
+		delete(last, l.item)
+		if l.failure != nil {
+			failures = append(failures, *l.failure)
+		} else {
+			resolved = append(resolved, l.item)
+		}
+	}
+	if err := r.resolveFailures(ctx, tx, sinkID, resolved); err != nil {
+		return err
+	}
+	return r.writeFailures(ctx, tx, failures)
+}
+
 // writeFailures records dead letters; one already listed counts another attempt.
 func (r *Registry) writeFailures(ctx context.Context, tx *sql.Tx, failures []Failure) error {
 	rows := make([][]any, 0, len(failures))
-	seen := map[string]bool{}
-	for _, f := range slices.Backward(failures) { // the latest of an item wins
-		if seen[f.SinkID.String()+f.Item] {
-			continue
-		}
-		seen[f.SinkID.String()+f.Item] = true
+	for _, f := range failures { // one per item: see applyLetters
 		leads, _ := json.Marshal(f.LeadIDs)
 		rows = append(rows, []any{f.SinkID.String(), f.Item, f.Kind, string(leads), f.Position, f.Error,
 			f.Attempts, FailureFailed, formatTime(f.FailedAt)})

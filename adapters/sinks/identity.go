@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"encoding/base64"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"slices"
 	"strings"
@@ -82,23 +83,64 @@ func (r *Registry) identities(ctx context.Context, sinkID uuid.UUID, keys []stri
 	return out, nil
 }
 
+// linkedKeys are the records the leads with these ids were last written into.
+func (r *Registry) linkedKeys(ctx context.Context, sinkID uuid.UUID, leadIDs []uuid.UUID) (map[uuid.UUID]string, error) {
+	out := map[uuid.UUID]string{}
+	for chunk := range slices.Chunk(leadIDs, 500) {
+		args := []any{sinkID.String()}
+		for _, id := range chunk {
+			args = append(args, id.String())
+		}
+		rows, err := r.store.ReadDB().QueryContext(ctx, r.q(`SELECT lead_id, record_key FROM sink_record_leads
+			WHERE sink_id = ? AND lead_id IN (`+placeholders(len(chunk))+`)`), args...)
+		if err != nil {
+			return nil, fmt.Errorf("read the identity map's leads: %w", err)
+		}
+		for rows.Next() {
+			var id, key string
+			if err := rows.Scan(&id, &key); err != nil {
+				rows.Close()
+				return nil, fmt.Errorf("read the identity map's leads: %w", err)
+			}
+			out[uuid.MustParse(id)] = key
+		}
+		if err := errors.Join(rows.Err(), rows.Close()); err != nil {
+			return nil, fmt.Errorf("read the identity map's leads: %w", err)
+		}
+	}
+	return out, nil
+}
+
 func placeholders(n int) string { return strings.TrimSuffix(strings.Repeat("?,", n), ",") }
 
-// writeIdentities records written records in the identity map, and resolves their dead letters.
+// writeIdentities records written records in the identity map.
 func (r *Registry) writeIdentities(ctx context.Context, tx *sql.Tx, sinkID uuid.UUID, written []synced) error {
-	latest := map[string]synced{} // a statement may not upsert one row twice
+	// A statement may not upsert one row twice: the last write of a record, and of a lead's
+	// link, wins, in the order they were written.
+	latest, order := map[string]synced{}, []string{}
+	linked, leads := map[uuid.UUID]string{}, []uuid.UUID{}
 	for _, w := range written {
+		if _, ok := latest[w.record.key]; !ok {
+			order = append(order, w.record.key)
+		}
 		latest[w.record.key] = w
+		for _, id := range w.record.leadIDs {
+			if _, ok := linked[id]; !ok {
+				leads = append(leads, id)
+			}
+			linked[id] = w.record.key
+		}
 	}
 	var rows, links [][]any
-	for _, w := range latest {
-		leads, _ := json.Marshal(w.record.leadIDs)
+	for _, key := range order {
+		w := latest[key]
+		members, _ := json.Marshal(w.record.leadIDs)
 		ids, _ := json.Marshal(w.outcome.ExternalIDs)
-		rows = append(rows, []any{sinkID.String(), w.record.key, string(leads), w.outcome.ExternalID, string(ids),
+		rows = append(rows, []any{sinkID.String(), key, string(members), w.outcome.ExternalID, string(ids),
 			w.record.hash, w.record.position, formatTime(w.at)})
-		for _, id := range w.record.leadIDs {
-			links = append(links, []any{id.String(), sinkID.String(), w.record.key})
-		}
+	}
+	for _, id := range leads {
+		links = append(links, []any{id.String(), sinkID.String(), linked[id]})
 	}
 	if err := r.upsert(ctx, tx, `sink_records (sink_id, record_key, lead_ids, external_id, external_ids, hash, position, synced_at)`,
 		`(sink_id, record_key)`, `lead_ids = excluded.lead_ids, external_id = excluded.external_id,
@@ -109,11 +151,7 @@ func (r *Registry) writeIdentities(ctx context.Context, tx *sql.Tx, sinkID uuid.
 		`record_key = excluded.record_key`, links); err != nil {
 		return fmt.Errorf("write identity map: %w", err)
 	}
-	keys := make([]string, 0, len(latest))
-	for k := range latest {
-		keys = append(keys, k)
-	}
-	return r.resolveFailures(ctx, tx, sinkID, keys)
+	return nil
 }
 
 // upsert inserts rows, updating those whose conflict columns exist, in statements of at most

@@ -99,6 +99,8 @@ type Manager struct {
 	transport  http.RoundTripper // shared by the CRM clients: one pool of connections
 	clientsMu  sync.Mutex
 	clients    map[uuid.UUID]*sinkClient
+	locks      keyLocks
+	broken     map[string]string // cursors that cannot start, and why (reconcile's goroutine only)
 	publishers map[uuid.UUID]sinkPublisher
 }
 
@@ -116,7 +118,7 @@ func NewManager(cfg Config, store *eventstore.Store, registry *Registry) (*Manag
 	transport.MaxIdleConnsPerHost = cfg.Concurrency
 	return &Manager{
 		cfg: cfg, store: store, registry: registry, owner: uuid.NewString(), log: cfg.Logger, metrics: m,
-		transport: transport, clients: map[uuid.UUID]*sinkClient{}, publishers: map[uuid.UUID]sinkPublisher{},
+		transport: transport, clients: map[uuid.UUID]*sinkClient{}, publishers: map[uuid.UUID]sinkPublisher{}, broken: map[string]string{},
 		hook: webhook{client: &http.Client{
 			Timeout: cfg.Timeout, Transport: transport,
 			// A redirect would be followed as a GET without the body, and its 2xx taken for an
@@ -126,13 +128,14 @@ func NewManager(cfg Config, store *eventstore.Store, registry *Registry) (*Manag
 	}, nil
 }
 
-// deliver makes one attempt at one event of a sink in events mode.
-func (m *Manager) deliver(ctx context.Context, s Sink, e eventstore.Envelope) result {
+// deliver makes one attempt at one event of a sink in events mode; force sends a CRM record
+// even when it is as last written (a replay that re-sends everything).
+func (m *Manager) deliver(ctx context.Context, s Sink, e eventstore.Envelope, force bool) result {
 	switch {
 	case s.Type == TypeNATS:
 		return m.publish(ctx, s, e)
 	case isCRM(s.Type):
-		return m.writeEventRecord(ctx, s, e)
+		return m.writeEventRecord(ctx, s, e, force)
 	}
 	return m.hook.deliver(ctx, s, e)
 }
@@ -225,9 +228,14 @@ func (m *Manager) reconcile(ctx context.Context, running map[string]context.Canc
 		run, err := m.streamFor(c, until)
 		if err != nil {
 			_ = m.registry.release(ctx, c, m.owner)
-			m.log.Warn("sink: cannot deliver", "cursor", key, "err", err)
+			if m.broken[key] != err.Error() { // said once, not at every reconcile
+				m.broken[key] = err.Error()
+				m.log.Warn("sink: cannot deliver", "cursor", key, "err", err)
+				_ = m.registry.fail(ctx, c.sink.ID, "cannot deliver: "+err.Error())
+			}
 			continue
 		}
+		delete(m.broken, key)
 		streamCtx, cancel := context.WithCancel(ctx)
 		running[key] = cancel
 		streams.Go(func() {

@@ -12,22 +12,30 @@ import (
 // publisher returns the NATS sink's publisher, connected on first use or when its config changed.
 func (m *Manager) publisher(ctx context.Context, s Sink) (*natssink.Publisher, error) {
 	m.clientsMu.Lock()
-	defer m.clientsMu.Unlock()
-	if p, ok := m.publishers[s.ID]; ok && p.config == string(s.Config) {
+	p, ok := m.publishers[s.ID]
+	m.clientsMu.Unlock()
+	if ok && p.config == string(s.Config) {
 		return p.Publisher, nil
-	} else if ok {
-		_ = p.Close()
 	}
 	c, err := decodeConfig[natsConfig](s.Config)
 	if err != nil {
 		return nil, err
 	}
-	p, err := natssink.New(ctx, natssink.Config{URL: c.URL, Subject: c.Subject, Logger: m.log})
+	fresh, err := natssink.New(ctx, natssink.Config{URL: c.URL, Subject: c.Subject, Logger: m.log}) // not under the lock: NATS may be slow to answer
 	if err != nil {
 		return nil, err
 	}
-	m.publishers[s.ID] = sinkPublisher{Publisher: p, config: string(s.Config)}
-	return p, nil
+	m.clientsMu.Lock()
+	defer m.clientsMu.Unlock()
+	if old, ok := m.publishers[s.ID]; ok {
+		if old.config == string(s.Config) { // another worker connected first
+			_ = fresh.Close()
+			return old.Publisher, nil
+		}
+		_ = old.Close()
+	}
+	m.publishers[s.ID] = sinkPublisher{Publisher: fresh, config: string(s.Config)}
+	return fresh, nil
 }
 
 type sinkPublisher struct {

@@ -1,7 +1,11 @@
 package sinks
 
 import (
+	"context"
+	"io"
 	"net/http"
+	"sync/atomic"
+	"time"
 
 	"golang.org/x/time/rate"
 )
@@ -11,6 +15,7 @@ import (
 type limiter struct {
 	*rate.Limiter
 	configured rate.Limit
+	slowdowns  atomic.Int64 // a call that started before the latest slowdown does not relax it
 }
 
 // newLimiter allows limit.Requests calls in any window of limit.PerSeconds: the bucket holds one
@@ -26,28 +31,53 @@ func newLimiter(limit RateLimit) *limiter {
 
 // slowDown halves the pace after a 429; an unlimited sink gets its pace from its back-off.
 func (l *limiter) slowDown() {
+	l.slowdowns.Add(1)
 	if cur := l.Limit(); cur != rate.Inf {
 		l.SetLimit(max(cur/2, l.configured/64))
 	}
 }
 
-// relax moves the pace back towards the configured one after a call went through.
-func (l *limiter) relax() {
-	if cur := l.Limit(); cur < l.configured {
+// generation identifies the pace a call started at, for relax.
+func (l *limiter) generation() int64 { return l.slowdowns.Load() }
+
+// relax moves the pace back towards the configured one after a call that started at the
+// current pace went through (calls in flight when the CRM said 429 prove nothing).
+func (l *limiter) relax(started int64) {
+	if cur := l.Limit(); cur < l.configured && started == l.slowdowns.Load() {
 		l.SetLimit(min(cur*1.25, l.configured))
 	}
 }
 
-// limitedTransport waits for the sink's limiter before each request: every HTTP call a CRM
-// client makes counts (a Pipedrive write is up to three, a Salesforce token request one).
+// limitedTransport waits for the sink's limiter before each request, then gives the request
+// its timeout: every HTTP call a CRM client makes counts (a Pipedrive write is up to three, a
+// Salesforce token request one), and waiting one's turn is not the CRM being slow.
 type limitedTransport struct {
 	base    http.RoundTripper
 	limiter *limiter
+	timeout time.Duration
 }
 
 func (t limitedTransport) RoundTrip(req *http.Request) (*http.Response, error) {
 	if err := t.limiter.Wait(req.Context()); err != nil {
 		return nil, err
 	}
-	return t.base.RoundTrip(req)
+	ctx, cancel := context.WithTimeout(req.Context(), t.timeout)
+	resp, err := t.base.RoundTrip(req.WithContext(ctx))
+	if err != nil {
+		cancel()
+		return nil, err
+	}
+	resp.Body = cancelOnClose{ReadCloser: resp.Body, cancel: cancel}
+	return resp, nil
+}
+
+// cancelOnClose ends a request's timeout once its body is read and closed.
+type cancelOnClose struct {
+	io.ReadCloser
+	cancel context.CancelFunc
+}
+
+func (c cancelOnClose) Close() error {
+	defer c.cancel()
+	return c.ReadCloser.Close()
 }

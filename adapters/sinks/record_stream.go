@@ -102,13 +102,15 @@ func (s *recordStream) idle(ctx context.Context, tick *time.Ticker) {
 
 // page is the records touched by a run of the log's events.
 type page struct {
-	end     int64            // the position the cursor moves to once the page is written
-	records []record         // to write
-	events  map[string]int64 // events per record key, for a replay's progress
-	skipped int64            // events whose records were written before (a replay coalesces) or have none
+	end    int64            // the position the cursor moves to once the page is written
+	keys   []string         // the records to write
+	events map[string]int64 // events per record key, for a replay's progress
+	other  int64            // events whose records this replay wrote before, or that have none
+
+	done progress // counts, added to the stream's when every record is written or rejected
 }
 
-// nextPage reads the next events the lead view has applied and builds their records; nil when
+// nextPage reads the next events the lead view has applied and finds their records; nil when
 // there are none yet.
 func (s *recordStream) nextPage(ctx context.Context) (*page, error) {
 	bound := s.upTo
@@ -141,64 +143,45 @@ func (s *recordStream) nextPage(ctx context.Context) (*page, error) {
 	for _, e := range events {
 		perLead[e.LeadID]++
 	}
-	leads, err := s.m.cfg.Leads.LeadKeys(ctx, slices.Collect(maps.Keys(perLead)))
+	ids := slices.Collect(maps.Keys(perLead))
+	leads, err := s.m.cfg.Leads.LeadKeys(ctx, ids)
 	if err != nil {
 		return nil, fmt.Errorf("read leads: %w", err)
 	}
-	var keys []string
 	for _, l := range leads {
-		if !wants(s.c.sink, l.Source) {
-			continue
+		if k := recordKey(s.c.sink, l.ID, l.EmailNormalized); wants(s.c.sink, l.Source) && !s.written[k] {
+			p.events[k] += perLead[l.ID]
+			delete(perLead, l.ID)
 		}
-		k := recordKey(s.c.sink, l.ID, l.EmailNormalized)
-		if s.written[k] {
-			continue
-		}
-		if _, ok := p.events[k]; !ok {
-			keys = append(keys, k)
-		}
-		p.events[k] += perLead[l.ID]
-		delete(perLead, l.ID)
 	}
-	for _, n := range perLead { // leads the view does not have, or the sink does not take
-		p.skipped += n
+	for _, n := range perLead {
+		p.other += n
 	}
-	slices.Sort(keys)
-	if p.records, err = recordsOf(ctx, s.m.cfg.Leads, s.c.sink, keys); err != nil {
+	before, err := s.m.registry.linkedKeys(ctx, s.c.sink.ID, ids) // records a lead left: written again without it
+	if err != nil {
 		return nil, err
 	}
+	for _, k := range before {
+		if _, ok := p.events[k]; !ok && !s.written[k] {
+			p.events[k] = 0
+		}
+	}
+	p.keys = slices.Sorted(maps.Keys(p.events))
 	return p, nil
 }
 
-// writePage writes a page's records: unchanged ones are skipped where the cursor allows it;
-// the rest go out in batches, several at a time. It returns false when the stream must stop
-// with the page unfinished.
+// writePage writes a page's records in batches, several at a time, each record's state read
+// as it is written. It returns false when the stream must stop with the page unfinished.
 func (s *recordStream) writePage(ctx context.Context, p *page, tick *time.Ticker, force bool) bool {
-	known, err := s.m.registry.identities(ctx, s.c.sink.ID, recordKeys(p.records))
-	if err != nil {
-		s.m.log.Warn("sink: read the identity map", "cursor", s.c.key(), "err", err)
-		return false
-	}
-	var send []record
-	for _, r := range p.records {
-		if id, ok := known[r.key]; ok && s.onlyChanged && !force && id.hash == r.hash {
-			s.unsaved.unchanged++
-			s.unsaved.delivered += p.events[r.key]
-			s.remember(r.key)
-			continue
-		}
-		send = append(send, r)
-	}
-	s.unsaved.delivered += p.skipped
-	batches := slices.Collect(slices.Chunk(send, max(1, s.client.MaxBatch())))
+	batches := slices.Collect(slices.Chunk(p.keys, max(1, s.client.MaxBatch())))
 	workCtx, cancel := context.WithCancel(ctx)
 	defer cancel()
-	jobs, done := make(chan []record), make(chan batchResult)
+	jobs, done := make(chan []string), make(chan batchResult)
 	var workers sync.WaitGroup
 	for range min(s.m.cfg.CRMConcurrency, len(batches)) {
 		workers.Go(func() {
-			for b := range jobs {
-				res := s.m.writeBatch(workCtx, s.c.sink, s.client, b, known)
+			for keys := range jobs {
+				res := s.m.writeKeys(workCtx, s.c.sink, s.client, keys, s.onlyChanged && !force)
 				select {
 				case done <- res:
 				case <-workCtx.Done():
@@ -209,8 +192,8 @@ func (s *recordStream) writePage(ctx context.Context, p *page, tick *time.Ticker
 	}
 	defer func() { close(jobs); cancel(); workers.Wait() }()
 	for pending := len(batches); pending > 0; {
-		var send chan<- []record
-		var next []record
+		var send chan<- []string
+		var next []string
 		if len(batches) > 0 && time.Now().After(s.retryAt) {
 			send, next = jobs, batches[0]
 		}
@@ -220,18 +203,19 @@ func (s *recordStream) writePage(ctx context.Context, p *page, tick *time.Ticker
 		case send <- next:
 			batches = batches[1:]
 		case res := <-done:
-			if res.park != nil {
+			switch {
+			case ctx.Err() != nil: // stopping: not the CRM's failure
+				return false
+			case res.park != nil:
 				s.park(res.park)
-				batches = append(batches, res.batch)
-				continue
-			}
-			if res.err != nil { // the batch is retried; the sink shows failing meanwhile
+				batches = append(batches, res.keys)
+			case res.err != nil: // tried again; the sink shows failing meanwhile
 				s.unsaved.status, s.unsaved.lastError = StatusFailing, res.err.Error()
-				batches = append(batches, res.batch)
-				continue
+				batches = append(batches, res.keys)
+			default:
+				pending--
+				s.recordOutcomes(p, res)
 			}
-			pending--
-			s.recordOutcomes(p, res)
 		case <-tick.C:
 			s.save(ctx, false)
 			if s.stop {
@@ -239,6 +223,11 @@ func (s *recordStream) writePage(ctx context.Context, p *page, tick *time.Ticker
 			}
 		}
 	}
+	p.done.delivered += p.other
+	s.unsaved.delivered += p.done.delivered
+	s.unsaved.failed += p.done.failed
+	s.unsaved.written += p.done.written
+	s.unsaved.unchanged += p.done.unchanged
 	return true
 }
 
@@ -249,22 +238,12 @@ func (s *recordStream) retryFailures(ctx context.Context, tick *time.Ticker) boo
 	if err != nil || len(failures) == 0 {
 		return err == nil || ctx.Err() == nil
 	}
-	keys := make([]string, len(failures))
-	for i, f := range failures {
-		keys[i] = f.Item
+	p := &page{end: s.lastRead, events: map[string]int64{}}
+	for _, f := range failures {
+		p.keys = append(p.keys, f.Item)
 	}
-	records, err := recordsOf(ctx, s.m.cfg.Leads, s.c.sink, keys)
-	if err != nil {
-		s.m.log.Warn("sink: read the records to retry", "cursor", s.c.key(), "err", err)
-		return true
-	}
-	for _, f := range failures { // a record whose leads are gone has nothing left to write
-		if !slices.ContainsFunc(records, func(r record) bool { return r.key == f.Item }) {
-			s.unsaved.resolved = append(s.unsaved.resolved, f.Item)
-		}
-	}
-	s.m.log.Info("sink: retrying dead letters", "cursor", s.c.key(), "records", len(records))
-	ok := s.writePage(ctx, &page{end: s.lastRead, records: records, events: map[string]int64{}}, tick, true)
+	s.m.log.Info("sink: retrying dead letters", "cursor", s.c.key(), "records", len(p.keys))
+	ok := s.writePage(ctx, p, tick, true)
 	s.save(ctx, false)
 	return ok
 }
@@ -294,25 +273,49 @@ func parkedError(t error, until time.Time) string {
 }
 
 // recordOutcomes takes a written batch into the progress: written records into the identity
-// map, rejected ones into the dead letters.
+// map, rejected ones into the dead letters; a key with no record left (its leads gone from the
+// sink's sources) has nothing to write.
 func (s *recordStream) recordOutcomes(p *page, res batchResult) {
 	s.unsaved.status = StatusActive
 	if !s.retryAt.IsZero() { // the limit has reset
 		s.retryAt, s.unsaved.retryAt = time.Time{}, &time.Time{}
 	}
 	now := time.Now()
-	for i, r := range res.batch {
-		out := res.outcomes[i]
-		s.remember(r.key)
-		if out.Err != nil {
-			s.unsaved.failed += p.events[r.key]
-			s.unsaved.rejected = append(s.unsaved.rejected, rejection(s.c.sink, r, out.Err, now))
-			continue
-		}
-		s.unsaved.written++
-		s.unsaved.delivered += p.events[r.key]
-		s.unsaved.synced = append(s.unsaved.synced, synced{record: r, outcome: out, at: now})
+	finished := map[string]bool{}
+	for _, k := range res.unchanged {
+		finished[k] = true
+		p.done.unchanged++
+		s.unsaved.resolve(k)
 	}
+	for i, r := range res.batch {
+		finished[r.key] = true
+		if out := res.outcomes[i]; out.Err != nil {
+			p.done.failed += p.events[r.key]
+			s.unsaved.reject(rejection(s.c.sink, r, out.Err, now))
+		} else {
+			p.done.written++
+			s.unsaved.wrote(synced{record: r, outcome: out, at: now})
+		}
+	}
+	for _, k := range res.keys {
+		if !finished[k] {
+			s.unsaved.resolve(k)
+		}
+		if !rejectedKey(res, k) {
+			p.done.delivered += p.events[k]
+		}
+		s.remember(k)
+	}
+}
+
+// rejectedKey reports whether the CRM rejected the record of key in this batch.
+func rejectedKey(res batchResult, key string) bool {
+	for i, r := range res.batch {
+		if r.key == key {
+			return res.outcomes[i].Err != nil
+		}
+	}
+	return false
 }
 
 func (s *recordStream) remember(key string) {
@@ -353,12 +356,4 @@ func (s *recordStream) finish() {
 	if err := s.m.registry.release(ctx, s.c, s.m.owner); err != nil {
 		s.m.log.Warn("sink: release lease", "cursor", s.c.key(), "err", err)
 	}
-}
-
-func recordKeys(rs []record) []string {
-	keys := make([]string, len(rs))
-	for i, r := range rs {
-		keys[i] = r.key
-	}
-	return keys
 }

@@ -6,6 +6,7 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"fmt"
+	"maps"
 	"slices"
 	"strings"
 
@@ -37,11 +38,14 @@ type record struct {
 // recordKey is the record a lead belongs to in a sink: its normalised email, or its id (with
 // key lead_id, or when it has no email).
 func recordKey(s Sink, id uuid.UUID, email string) string {
-	if s.RecordKey == KeyEmail && email != "" {
+	if s.RecordKey == KeyEmail && strings.Contains(email, "@") { // "n/a" is nobody's address
 		return email
 	}
-	return id.String()
+	return leadKeyPrefix + id.String()
 }
+
+// leadKeyPrefix marks a record key that is a lead id, so it never reads as an email.
+const leadKeyPrefix = "lead:"
 
 // wants reports whether a sink takes a lead of a source at all: its filter's sources.
 func wants(s Sink, source string) bool {
@@ -54,8 +58,10 @@ func recordsOf(ctx context.Context, leads LeadReader, s Sink, keys []string) ([]
 	var ids []uuid.UUID
 	var emails []string
 	for _, k := range keys {
-		if id, err := uuid.Parse(k); err == nil && !strings.Contains(k, "@") {
-			ids = append(ids, id)
+		if id, ok := strings.CutPrefix(k, leadKeyPrefix); ok {
+			if id, err := uuid.Parse(id); err == nil {
+				ids = append(ids, id)
+			}
 		} else {
 			emails = append(emails, k)
 		}
@@ -92,14 +98,20 @@ func recordsOf(ctx context.Context, leads LeadReader, s Sink, keys []string) ([]
 	return out, nil
 }
 
-// keysOf are the records the leads with these ids belong to, each once, in order.
-func keysOf(ctx context.Context, leads LeadReader, s Sink, ids []uuid.UUID) ([]string, error) {
-	found, err := leads.LeadKeys(ctx, ids)
+// keysOf are the records the leads with these ids belong to now, and those they belonged to
+// when last written (a lead whose email changed leaves its old record, written again without
+// it), each once, in order.
+func (m *Manager) keysOf(ctx context.Context, s Sink, ids []uuid.UUID) ([]string, error) {
+	now, err := m.cfg.Leads.LeadKeys(ctx, ids)
 	if err != nil {
 		return nil, fmt.Errorf("read leads: %w", err)
 	}
-	keys := make([]string, 0, len(found))
-	for _, l := range found {
+	before, err := m.registry.linkedKeys(ctx, s.ID, ids)
+	if err != nil {
+		return nil, err
+	}
+	keys := slices.Collect(maps.Values(before))
+	for _, l := range now {
 		if wants(s, l.Source) {
 			keys = append(keys, recordKey(s, l.ID, l.EmailNormalized))
 		}

@@ -187,6 +187,12 @@ func (r *Registry) setStatus(ctx context.Context, id uuid.UUID, status Status) (
 	return r.Sink(ctx, id)
 }
 
+// fail shows an active sink failing, with why.
+func (r *Registry) fail(ctx context.Context, id uuid.UUID, why string) error {
+	_, err := r.exec(ctx, `UPDATE sinks SET status = 'failing', last_error = ? WHERE id = ? AND status IN ('active', 'failing')`, why, id.String())
+	return err
+}
+
 // Delete removes a sink: delivery stops and its replays are cancelled. Its credentials go with
 // it (see forget); its attempts and replays stay on record for auditors.
 func (r *Registry) Delete(ctx context.Context, id uuid.UUID) error {

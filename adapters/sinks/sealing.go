@@ -40,13 +40,18 @@ func (r *Registry) UseKeyring(ctx context.Context, k *sealed.Keyring) (sealedNow
 	if err := rows.Close(); err != nil {
 		return 0, err
 	}
-	for _, s := range stored {
-		plain := (s.Secret != "" && !sealed.IsSealed(s.Secret)) || (len(s.Config) > 0 && !sealed.IsSealed(string(s.Config)))
+	var plain []Sink
+	for _, s := range stored { // every credential must open before any is sealed anew
+		if (s.Secret != "" && !sealed.IsSealed(s.Secret)) || (len(s.Config) > 0 && !sealed.IsSealed(string(s.Config))) {
+			plain = append(plain, s)
+		}
 		if err := r.open(&s); err != nil {
 			return 0, err
 		}
-		if !plain {
-			continue
+	}
+	for _, s := range plain {
+		if err := r.open(&s); err != nil { // one of the two may be sealed already
+			return 0, err
 		}
 		secret, config, err := r.seal(s)
 		if err != nil {

@@ -5,6 +5,7 @@ import (
 	"context"
 	"crypto/rand"
 	"errors"
+	"fmt"
 	"strings"
 	"testing"
 	"time"
@@ -76,4 +77,20 @@ func TestCredentialsAreSealedAtRest(t *testing.T) {
 			t.Errorf("credentials sealed under one key opened under another")
 		}
 	})
+}
+
+// The API shows a sink's config without its credentials: token keys, and the user info and
+// query values of any URL in it.
+func TestPublicConfigHidesCredentials(t *testing.T) {
+	s := sinks.Sink{Config: []byte(`{"url":"nats://alice:s3cretpw@nats.example.com:4222","subject":"leads",
+		"auth":{"client_secret":"cs-123","token_url":"https://login.example.com/token?key=k-456"},"token":"t-789"}`)}
+	shown := fmt.Sprint(s.PublicConfig())
+	for _, secret := range []string{"s3cretpw", "alice", "cs-123", "k-456", "t-789"} {
+		if strings.Contains(shown, secret) {
+			t.Errorf("the config shown %s contains %q", shown, secret)
+		}
+	}
+	if !strings.Contains(shown, "nats.example.com:4222") || !strings.Contains(shown, "subject:leads") {
+		t.Errorf("the config shown %s lost what is not secret", shown)
+	}
 }

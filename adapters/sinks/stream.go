@@ -94,9 +94,9 @@ func (s *stream) run(ctx context.Context) {
 				start := time.Now()
 				var res result
 				if p.retry != nil && p.retry.Kind == FailureRecord {
-					res = s.m.rewriteRecord(workCtx, s.c.sink, p.retry.Item)
+					res = s.m.writeRecords(workCtx, s.c.sink, []string{p.retry.Item}, true)
 				} else {
-					res = s.m.deliver(workCtx, s.c.sink, p.event)
+					res = s.m.deliver(workCtx, s.c.sink, p.event, s.c.replay != nil && !s.c.replay.OnlyChanged)
 				}
 				select {
 				case results <- outcome{p: p, res: res, at: start, latency: time.Since(start)}:
@@ -276,10 +276,8 @@ func (s *stream) record(o outcome, retries chan<- *pending, stopped <-chan struc
 			s.parkedUntil, s.unsaved.retryAt = time.Time{}, &time.Time{}
 		}
 		s.unsaved.delivered++
-		if o.res.synced != nil {
-			s.unsaved.written++
-			s.unsaved.synced = append(s.unsaved.synced, *o.res.synced)
-		}
+		s.unsaved.written += int64(len(o.res.synced))
+		s.unsaved.wrote(o.res.synced...)
 		s.done(p)
 	case !o.res.parkUntil.IsZero():
 		s.parkedUntil = o.res.parkUntil
@@ -294,7 +292,8 @@ func (s *stream) record(o outcome, retries chan<- *pending, stopped <-chan struc
 		p.attempts--
 	case o.res.rejected != nil: // retrying the same record would fail the same way
 		s.unsaved.failed++
-		s.unsaved.rejected = append(s.unsaved.rejected, *o.res.rejected)
+		s.unsaved.wrote(o.res.synced...)
+		s.unsaved.reject(o.res.rejected...)
 		s.done(p)
 	case o.res.gone:
 		s.unsaved.gone, s.unsaved.lastError, s.stop = true, a.Error, true
@@ -307,7 +306,7 @@ func (s *stream) record(o outcome, retries chan<- *pending, stopped <-chan struc
 		if p.attempts >= s.m.cfg.Backoff.MaxAttempts {
 			s.m.log.Warn("sink: event given up", "cursor", s.c.key(), "event", p.event.ID, "attempts", p.attempts, "err", a.Error)
 			s.unsaved.failed++
-			s.unsaved.rejected = append(s.unsaved.rejected, Failure{SinkID: s.c.sink.ID, Item: p.event.ID.String(),
+			s.unsaved.reject(Failure{SinkID: s.c.sink.ID, Item: p.event.ID.String(),
 				Kind: FailureEvent, LeadIDs: []uuid.UUID{p.event.LeadID}, Position: p.event.Position, Error: a.Error,
 				Attempts: p.attempts, FailedAt: o.at})
 			s.done(p)

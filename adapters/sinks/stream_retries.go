@@ -23,7 +23,7 @@ func (s *stream) takeRetries(ctx context.Context) {
 				return
 			}
 			if len(events) == 0 || events[0].Position != f.Position { // no longer matches the sink's filter
-				s.unsaved.resolved = append(s.unsaved.resolved, f.Item)
+				s.unsaved.resolve(f.Item)
 				continue
 			}
 			p.event = events[0]
@@ -31,15 +31,6 @@ func (s *stream) takeRetries(ctx context.Context) {
 		s.retrying++
 		s.ready = append(s.ready, p)
 	}
-}
-
-// rewriteRecord writes a record again in its current state (a CRM dead letter's retry).
-func (m *Manager) rewriteRecord(ctx context.Context, s Sink, key string) result {
-	records, err := recordsOf(ctx, m.cfg.Leads, s, []string{key})
-	if err != nil || len(records) == 0 {
-		return result{err: err} // no lead left to write: resolved
-	}
-	return m.writeRecord(ctx, s, records[0])
 }
 
 // recordRetry takes the outcome of a dead letter's retry: resolved, or failed again.
@@ -56,15 +47,14 @@ func (s *stream) recordRetry(o outcome) {
 	}
 	switch {
 	case o.res.err == nil:
-		s.unsaved.resolved = append(s.unsaved.resolved, f.Item)
-		if o.res.synced != nil {
-			s.unsaved.synced = append(s.unsaved.synced, *o.res.synced)
-		}
+		s.unsaved.resolve(f.Item)
+		s.unsaved.wrote(o.res.synced...)
 	default:
 		f.Error, f.Attempts, f.FailedAt = o.res.err.Error(), 1, o.at
-		if o.res.rejected != nil {
-			f.Error = o.res.rejected.Error
+		if len(o.res.rejected) > 0 {
+			f.Error = o.res.rejected[0].Error
 		}
-		s.unsaved.rejected = append(s.unsaved.rejected, f)
+		s.unsaved.wrote(o.res.synced...)
+		s.unsaved.reject(f)
 	}
 }

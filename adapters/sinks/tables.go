@@ -97,6 +97,7 @@ func tables(dialect string) []string {
 			failed_at TEXT NOT NULL,
 			PRIMARY KEY (sink_id, item)
 		)`,
+		`CREATE INDEX IF NOT EXISTS sink_failures_status ON sink_failures (sink_id, status, item)`,
 	}
 }
 

@@ -26,8 +26,8 @@ type result struct {
 	err        error         // nil: acknowledged
 	retryAfter time.Duration // the receiver's Retry-After, if any
 	gone       bool          // 410: the receiver wants no more
-	synced     *synced       // a CRM record written, for the identity map
-	rejected   *Failure      // a CRM record rejected: a dead letter, not retried
+	synced     []synced      // CRM records written, for the identity map
+	rejected   []Failure     // CRM records rejected: dead letters, not retried
 	parkUntil  time.Time     // a CRM's daily limit: nothing is sent before then
 }
 
