@@ -27,6 +27,15 @@ else
   echo "== docker-compose config: skipped, docker-compose is not installed (apt-get install docker-compose)"
 fi
 
+echo "== nats-server (the NATS sink's tests start their own, with JetStream)"
+if ! command -v nats-server >/dev/null && ! [ -x /usr/sbin/nats-server ]; then
+  if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
+    apt-get install -y -qq nats-server >/dev/null || { echo "FAILED: could not install Debian's nats-server"; exit 1; }
+  else
+    echo "FAILED: nats-server is missing (Debian: apt-get install nats-server)"; exit 1
+  fi
+fi
+
 echo "== npm ci scripts/swverify (the Standard Webhooks reference library, to check sink signatures)"
 command -v npm >/dev/null || { echo "FAILED: npm is missing (Debian: apt-get install nodejs npm)"; exit 1; }
 npm ci --prefix scripts/swverify --no-audit --no-fund --loglevel=error
