@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"sync/atomic"
 	"time"
 
 	"github.com/leadledger/leadledger/adapters/sealed"
@@ -20,7 +21,7 @@ import (
 // the log. Every change signals Changed, so the delivery engine reacts at once.
 type Registry struct {
 	store   *eventstore.Store
-	keyring *sealed.Keyring // seals credentials at rest; nil keeps them in plain text
+	keyring atomic.Pointer[sealed.Keyring] // seals credentials at rest; nil keeps them in plain text
 	changed chan struct{}
 	now     func() time.Time
 }

@@ -21,7 +21,7 @@ func configContext(s Sink) string { return "sink:" + s.ID.String() + ":config" }
 // under a key the keyring does not hold is an error now, rather than at its sink's next
 // delivery.
 func (r *Registry) UseKeyring(ctx context.Context, k *sealed.Keyring) (sealedNow int, err error) {
-	r.keyring = k
+	r.keyring.Store(k)
 	rows, err := r.store.ReadDB().QueryContext(ctx, `SELECT id, secret, config FROM sinks WHERE deleted_at IS NULL`)
 	if err != nil {
 		return 0, fmt.Errorf("read stored credentials: %w", err)
@@ -68,16 +68,17 @@ func (r *Registry) UseKeyring(ctx context.Context, k *sealed.Keyring) (sealedNow
 // seal is how a sink's secret and config are stored: sealed when there is a keyring.
 func (r *Registry) seal(s Sink) (secret, config string, err error) {
 	secret, config = s.Secret, string(s.Config)
-	if r.keyring == nil {
+	k := r.keyring.Load()
+	if k == nil {
 		return secret, config, nil
 	}
 	if secret != "" {
-		if secret, err = r.keyring.Seal(secret, secretContext(s)); err != nil {
+		if secret, err = k.Seal(secret, secretContext(s)); err != nil {
 			return "", "", fmt.Errorf("seal the secret of sink %s: %w", s.ID, err)
 		}
 	}
 	if config != "" {
-		if config, err = r.keyring.Seal(config, configContext(s)); err != nil {
+		if config, err = k.Seal(config, configContext(s)); err != nil {
 			return "", "", fmt.Errorf("seal the config of sink %s: %w", s.ID, err)
 		}
 	}
@@ -105,8 +106,9 @@ func (r *Registry) openValue(text, context string) (string, error) {
 	if !sealed.IsSealed(text) {
 		return text, nil
 	}
-	if r.keyring == nil {
+	k := r.keyring.Load()
+	if k == nil {
 		return "", errors.New("it is sealed, and no master key is configured")
 	}
-	return r.keyring.Open(text, context)
+	return k.Open(text, context)
 }
