@@ -267,8 +267,8 @@ func checkContact(t *testing.T, l *crmLedger, fake *fakehubspot.Server, email st
 		return
 	}
 	for field, want := range map[string]string{
-		"firstname": merged(t, l.view, email, func(l domain.Lead) string { return l.FirstName }),
-		"lastname":  merged(t, l.view, email, func(l domain.Lead) string { return l.LastName }),
+		"firstname": merged(t, l.view, email, func(l domain.Lead) string { return firstName(l) }),
+		"lastname":  merged(t, l.view, email, func(l domain.Lead) string { return lastName(l) }),
 		"phone":     merged(t, l.view, email, func(l domain.Lead) string { return l.Phone }),
 		"company":   merged(t, l.view, email, func(l domain.Lead) string { return l.Company }),
 	} {

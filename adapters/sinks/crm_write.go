@@ -83,7 +83,7 @@ func newCRMClient(s Sink, hc *http.Client) (crmClient, error) {
 // batch is tried again), or a daily limit (the sink parks).
 type batchResult struct {
 	keys      []string // asked for
-	unchanged []string
+	unchanged []record
 	batch     []record
 	outcomes  []crm.Outcome
 	err       error
@@ -116,7 +116,7 @@ func (m *Manager) writeKeys(ctx context.Context, s Sink, c *sinkClient, keys []s
 	}
 	for _, r := range records {
 		if id, ok := known[r.key]; ok && skipUnchanged && id.hash == r.hash {
-			res.unchanged = append(res.unchanged, r.key)
+			res.unchanged = append(res.unchanged, r)
 		} else {
 			res.batch = append(res.batch, r)
 		}

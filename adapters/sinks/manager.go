@@ -37,6 +37,9 @@ type Config struct {
 	// (it appended within IngestWindow), so a replay never takes ingest's CPU; idle, a replay
 	// goes as fast as its receiver acknowledges. Defaults to 2000; negative: no cap.
 	ReplayRateWhileIngesting float64
+	// ReplayRecordsWhileIngesting caps a CRM replay in snapshot mode, in records/s, while this
+	// process is ingesting. Defaults to 1000; negative: no cap.
+	ReplayRecordsWhileIngesting float64
 	// IngestWindow is how long after its last append the process counts as ingesting.
 	// Defaults to 1s.
 	IngestWindow time.Duration
@@ -65,6 +68,7 @@ func (c *Config) setDefaults() {
 	c.FailingAfter = orDefault(c.FailingAfter, 5)
 	c.LeaseTTL = orDefault(c.LeaseTTL, 5*time.Second)
 	c.ReplayRateWhileIngesting = orDefault(c.ReplayRateWhileIngesting, 2000)
+	c.ReplayRecordsWhileIngesting = orDefault(c.ReplayRecordsWhileIngesting, 1000)
 	c.IngestWindow = orDefault(c.IngestWindow, time.Second)
 	c.CRMConcurrency = orDefault(c.CRMConcurrency, 8)
 	c.DailyLimitPark = orDefault(c.DailyLimitPark, time.Hour)

@@ -80,9 +80,17 @@ func leadValue(l domain.Lead, path string) string {
 		return l.Vendor
 	case "external_id":
 		return l.ExternalID
-	case "first_name":
+	case "first_name": // vendors that send one name (LeadFloAgent, WhatConverts) still give a first
+		if l.FirstName == "" && l.LastName == "" {
+			first, _, _ := strings.Cut(strings.TrimSpace(l.Name), " ")
+			return first
+		}
 		return l.FirstName
-	case "last_name":
+	case "last_name": // and a last name: the rest of the name
+		if l.FirstName == "" && l.LastName == "" {
+			_, last, _ := strings.Cut(strings.TrimSpace(l.Name), " ")
+			return strings.TrimSpace(last)
+		}
 		return l.LastName
 	case "name":
 		return l.Name

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/google/uuid"
+	"golang.org/x/time/rate"
 
 	"github.com/leadledger/leadledger/adapters/sinks/crm"
 	"github.com/leadledger/leadledger/eventstore"
@@ -28,7 +29,10 @@ type recordStream struct {
 	upTo   int64 // a replay's last position; 0 follows the log's head
 
 	lastRead    int64
-	written     map[string]bool // replay: records this replay wrote already (it coalesces)
+	written     map[string]bool    // replay: records this replay wrote already (it coalesces)
+	doneLeads   map[uuid.UUID]bool // replay: leads of those records, whose later events cost nothing
+	pace        *rate.Limiter      // a replay's records/s while this process ingests; nil: none
+	lastRetries time.Time          // when the dead letters to retry were last looked for
 	onlyChanged bool
 
 	unsaved     progress
@@ -45,7 +49,10 @@ func newRecordStream(m *Manager, c cursor, client *sinkClient, leaseUntil time.T
 	if c.replay != nil {
 		f = f.and(c.replay.Filter)
 		s.upTo, s.lastRead = c.replay.ToPosition, c.replay.Position
-		s.written, s.onlyChanged = map[string]bool{}, c.replay.OnlyChanged
+		s.written, s.doneLeads, s.onlyChanged = map[string]bool{}, map[uuid.UUID]bool{}, c.replay.OnlyChanged
+		if r := m.cfg.ReplayRecordsWhileIngesting; r > 0 {
+			s.pace = rate.NewLimiter(rate.Limit(r), max(int(r), 200)) // a burst holds a whole batch
+		}
 	}
 	if c.sink.RetryAt != nil {
 		s.retryAt = *c.sink.RetryAt
@@ -65,8 +72,11 @@ func (s *recordStream) run(ctx context.Context) {
 			s.idle(ctx, tick)
 			continue
 		}
-		if s.c.replay == nil && !s.retryFailures(ctx, tick) {
-			break
+		if s.c.replay == nil && time.Since(s.lastRetries) >= time.Second {
+			s.lastRetries = time.Now()
+			if !s.retryFailures(ctx, tick) {
+				break
+			}
 		}
 		p, err := s.nextPage(ctx)
 		if err != nil {
@@ -87,7 +97,11 @@ func (s *recordStream) run(ctx context.Context) {
 		}
 		s.lastRead = p.end
 		s.unsaved.position = p.end
-		s.save(ctx, false)
+		// A page's progress is saved at most once a second, or when much is waiting: a crash
+		// makes the CRM get those records once more, which changes nothing there.
+		if time.Since(s.lastSavedAt) >= time.Second || len(s.unsaved.synced) >= 10*s.m.cfg.Window {
+			s.save(ctx, false)
+		}
 	}
 }
 
@@ -141,6 +155,10 @@ func (s *recordStream) nextPage(ctx context.Context) (*page, error) {
 	}
 	perLead := map[uuid.UUID]int64{}
 	for _, e := range events {
+		if s.doneLeads[e.LeadID] { // a replay wrote its record already, in its current state
+			p.other++
+			continue
+		}
 		perLead[e.LeadID]++
 	}
 	ids := slices.Collect(maps.Keys(perLead))
@@ -181,6 +199,9 @@ func (s *recordStream) writePage(ctx context.Context, p *page, tick *time.Ticker
 	for range min(s.m.cfg.CRMConcurrency, len(batches)) {
 		workers.Go(func() {
 			for keys := range jobs {
+				if err := s.giveWayToIngest(workCtx, len(keys)); err != nil {
+					return
+				}
 				res := s.m.writeKeys(workCtx, s.c.sink, s.client, keys, s.onlyChanged && !force)
 				select {
 				case done <- res:
@@ -229,6 +250,16 @@ func (s *recordStream) writePage(ctx context.Context, p *page, tick *time.Ticker
 	s.unsaved.written += p.done.written
 	s.unsaved.unchanged += p.done.unchanged
 	return true
+}
+
+// giveWayToIngest holds a replay to its pace while this process is ingesting: a record costs
+// far more than an event (the lead view's reads, a share of a CRM call, an identity map row),
+// and vendors' webhooks come first.
+func (s *recordStream) giveWayToIngest(ctx context.Context, records int) error {
+	if s.pace == nil || time.Since(s.m.store.LastAppend()) > s.m.cfg.IngestWindow {
+		return nil
+	}
+	return s.pace.WaitN(ctx, records)
 }
 
 // retryFailures writes again the records whose dead letters a retry was asked for, with their
@@ -282,13 +313,15 @@ func (s *recordStream) recordOutcomes(p *page, res batchResult) {
 	}
 	now := time.Now()
 	finished := map[string]bool{}
-	for _, k := range res.unchanged {
-		finished[k] = true
+	for _, r := range res.unchanged {
+		finished[r.key] = true
 		p.done.unchanged++
-		s.unsaved.resolve(k)
+		s.unsaved.resolve(r.key)
+		s.rememberLeads(r)
 	}
 	for i, r := range res.batch {
 		finished[r.key] = true
+		s.rememberLeads(r)
 		if out := res.outcomes[i]; out.Err != nil {
 			p.done.failed += p.events[r.key]
 			s.unsaved.reject(rejection(s.c.sink, r, out.Err, now))
@@ -316,6 +349,14 @@ func rejectedKey(res batchResult, key string) bool {
 		}
 	}
 	return false
+}
+
+func (s *recordStream) rememberLeads(r record) {
+	if s.doneLeads != nil {
+		for _, id := range r.leadIDs {
+			s.doneLeads[id] = true
+		}
+	}
 }
 
 func (s *recordStream) remember(key string) {
