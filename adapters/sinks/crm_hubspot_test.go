@@ -35,7 +35,7 @@ func hubspotSink(t *testing.T, baseURL string) sinks.NewSink {
 func TestHubSpotSnapshotReplay(t *testing.T) {
 	forEachBackend(t, func(t *testing.T, url string) {
 		l := openCRMLedger(t, url, fastConfig())
-		emails := l.people(t, 30)
+		emails := l.people(t, 150) // about 230 leads
 		noEmail := l.post(t, "whatconverts", "whatconverts", `{"trigger":"new","lead_id":99999,"contact_name":"No Email","contact_phone_number":"+15550009999"}`)
 		l.caughtUp(t)
 		fake, base := newFakeHubSpot(t, fakehubspot.Config{})
