@@ -7,6 +7,7 @@ import (
 	"net/url"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"strings"
 	"sync"
 	"syscall"
@@ -66,6 +67,7 @@ func startWaiting(t *testing.T, cfgPath, addr string, env ...string) *waitingSer
 	t.Helper()
 	s := &waitingServer{url: "http://" + addr, logs: &lockedBuffer{}, exited: make(chan struct{})}
 	s.cmd = exec.Command(binary(t), "serve", "--config", cfgPath)
+	s.cmd.Dir = filepath.Dir(cfgPath) // a master key file of a PostgreSQL store lands there, not in the repository
 	s.cmd.Env = append(append(os.Environ(), "TEST_OPERATOR_TOKEN="+testOperator, "TEST_LEADFLO_SECRET="+testSecret), env...)
 	s.cmd.Stderr = s.logs
 	if err := s.cmd.Start(); err != nil {

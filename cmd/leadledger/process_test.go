@@ -96,6 +96,7 @@ func start(t *testing.T, cfgPath, addr string) *server {
 	t.Helper()
 	s := &server{url: "http://" + addr, logs: &bytes.Buffer{}}
 	s.cmd = exec.Command(binary(t), "serve", "--config", cfgPath)
+	s.cmd.Dir = filepath.Dir(cfgPath) // a master key file of a PostgreSQL store lands there, not in the repository
 	s.cmd.Env = append(os.Environ(), "TEST_OPERATOR_TOKEN="+testOperator, "TEST_LEADFLO_SECRET="+testSecret)
 	s.cmd.Stderr = s.logs
 	if err := s.cmd.Start(); err != nil {
