@@ -41,6 +41,36 @@ func (s *Store) ReadEnvelopes(ctx context.Context, after int64, limit int, f Fil
 	return out, nil
 }
 
+// LeadPosition is which lead an event of the log is about.
+type LeadPosition struct {
+	Position int64
+	LeadID   uuid.UUID
+}
+
+// ReadLeadPositions reads only the positions and leads of the events after a position: what a
+// reader that needs the leads' state, not the events', looks at (a CRM sink).
+func (s *Store) ReadLeadPositions(ctx context.Context, after int64, limit int, f Filter) ([]LeadPosition, error) {
+	var out []LeadPosition
+	err := s.readPages(ctx, after, limit, f, s.leadPositionsQuery, func(rows *sql.Rows) (int64, error) {
+		var p LeadPosition
+		var lead string
+		if err := rows.Scan(&p.Position, &lead); err != nil {
+			return 0, fmt.Errorf("scan lead position: %w", err)
+		}
+		id, err := uuid.Parse(lead)
+		if err != nil {
+			return 0, fmt.Errorf("event at %d: lead id %q: %w", p.Position, lead, err)
+		}
+		p.LeadID = id
+		out = append(out, p)
+		return p.Position, nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("read lead positions after %d: %w", after, err)
+	}
+	return out, nil
+}
+
 func scanEnvelope(rows *sql.Rows) (Envelope, error) {
 	var e Envelope
 	var id, lead, typ string

@@ -92,6 +92,7 @@ func TestReadQueriesWalkIndexes(t *testing.T) {
 		{"ReadAll page (1,000 events)", s.readAllQuery(mid, 1000, Filter{UpTo: mid + 1000}), 200},
 		{"ReadEnvelopes page (1,000 events)", s.envelopesQuery(mid, 1000, Filter{UpTo: mid + 1000}), 200},
 		{"ReadEnvelopes, 1% filter, widest window", s.envelopesQuery(mid, 1000, Filter{Sources: []string{"sensei"}, UpTo: mid + maxWindow}), 4000},
+		{"ReadLeadPositions page (1,000 events)", s.leadPositionsQuery(mid, 1000, Filter{UpTo: mid + 1000}), 200},
 		{"ReadStream (a lead's history)", s.streamQuery(lead), 50},
 		{"Head", headQuery, 10},
 		{"GroupPosition", s.groupPositionQuery("plans"), 10},

@@ -57,6 +57,12 @@ func TestReadRangeAndTime(t *testing.T) {
 				}
 			}
 
+			leads, err := s.ReadLeadPositions(ctx, positions[0], 100, eventstore.Filter{UpTo: positions[2]})
+			if err != nil || len(leads) != len(got) || leads[0] != (eventstore.LeadPosition{Position: got[0].Position, LeadID: got[0].LeadID}) ||
+				leads[1] != (eventstore.LeadPosition{Position: got[1].Position, LeadID: got[1].LeadID}) {
+				t.Errorf("read lead positions: %+v, %v; want the events' positions and leads", leads, err)
+			}
+
 			for _, c := range []struct {
 				at   time.Time
 				want int64

@@ -36,6 +36,10 @@ func (s *Store) envelopesQuery(after int64, limit int, f Filter) wsql.Query {
 		s.dialect.metadataData, after, limit, f)
 }
 
+func (s *Store) leadPositionsQuery(after int64, limit int, f Filter) wsql.Query {
+	return s.pageQuery(`"offset", stream_id`, after, limit, f)
+}
+
 func (s *Store) countQuery(after int64, f Filter) wsql.Query {
 	where, args := s.where(after, f)
 	return wsql.Query{Query: `SELECT COUNT(*) FROM ` + eventsTable + where, Args: args}

@@ -144,7 +144,7 @@ func (s *recordStream) nextPage(ctx context.Context) (*page, error) {
 	f := s.filter
 	f.UpTo = bound
 	size := s.m.cfg.Window
-	events, err := s.m.store.ReadEnvelopes(ctx, s.lastRead, size, f)
+	events, err := s.m.store.ReadLeadPositions(ctx, s.lastRead, size, f)
 	if err != nil {
 		return nil, err
 	}
