@@ -21,8 +21,7 @@ import (
 // sends a record only when its mapped fields changed since they were last written; a replay
 // sends every record once (its state at the replay's end), or only the changed ones when asked.
 type recordStream struct {
-	m      *Manager
-	c      cursor
+	lease
 	client *sinkClient
 	filter eventstore.Filter
 	upTo   int64 // a replay's last position; 0 follows the log's head
@@ -34,16 +33,11 @@ type recordStream struct {
 	lastRetries time.Time          // when the dead letters to retry were last looked for
 	onlyChanged bool
 
-	unsaved     progress
-	stop        bool
-	leaseUntil  time.Time
-	lastSavedAt time.Time
-	lastReport  time.Time // of a replay's progress in the log
-	retryAt     time.Time // parked by a daily limit until then
+	retryAt time.Time // parked by a daily limit until then
 }
 
 func newRecordStream(m *Manager, c cursor, client *sinkClient, leaseUntil time.Time) *recordStream {
-	s := &recordStream{m: m, c: c, client: client, leaseUntil: leaseUntil, lastRead: c.sink.Position, onlyChanged: true}
+	s := &recordStream{lease: lease{m: m, c: c, leaseUntil: leaseUntil}, client: client, lastRead: c.sink.Position, onlyChanged: true}
 	f := c.sink.Filter
 	if c.replay != nil {
 		f = f.and(c.replay.Filter)
@@ -337,39 +331,5 @@ func (s *recordStream) rememberLeads(r record) {
 func (s *recordStream) remember(key string) {
 	if s.written != nil {
 		s.written[key] = true
-	}
-}
-
-// save writes the progress, renewing the lease; see stream.save.
-func (s *recordStream) save(ctx context.Context, final bool) {
-	p := s.unsaved
-	if p.empty() && !final && time.Since(s.lastSavedAt) < s.m.cfg.LeaseTTL/3 {
-		return
-	}
-	until := time.Now().Add(s.m.cfg.LeaseTTL)
-	ok, err := s.m.registry.save(ctx, s.c, p, s.m.owner, until)
-	if err != nil {
-		s.m.log.Warn("sink: save progress", "cursor", s.c.key(), "err", err)
-		if time.Now().After(s.leaseUntil) {
-			s.stop = true
-		}
-		return
-	}
-	if !ok {
-		s.m.log.Info("sink: cursor taken over or removed; stopping", "cursor", s.c.key())
-		s.stop = true
-		return
-	}
-	s.leaseUntil, s.lastSavedAt = until, time.Now()
-	s.unsaved = progress{position: p.position}
-	s.m.reportReplay(ctx, s.c, &s.lastReport, p.completed)
-}
-
-func (s *recordStream) finish() {
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-	defer cancel()
-	s.save(ctx, true)
-	if err := s.m.registry.release(ctx, s.c, s.m.owner); err != nil {
-		s.m.log.Warn("sink: release lease", "cursor", s.c.key(), "err", err)
 	}
 }

@@ -19,8 +19,7 @@ import (
 // it and every event before it is acknowledged (or given up), and it is saved with the
 // attempts, without any transaction open during HTTP.
 type stream struct {
-	m      *Manager
-	c      cursor
+	lease
 	filter eventstore.Filter
 	upTo   int64 // a replay's last position; 0 follows the log's head
 
@@ -33,15 +32,9 @@ type stream struct {
 
 	pace *rate.Limiter // a replay's pace while this process ingests; nil: none
 
-	unsaved     progress
 	failures    int       // consecutive failed attempts
 	retrying    int       // dead letters queued or in flight
 	parkedUntil time.Time // a CRM's daily limit: nothing is sent before then
-	stop        bool
-	leaseUntil  time.Time
-	lastSavedAt time.Time
-	lastReport  time.Time // of a replay's progress in the log
-	lastSaveTry time.Time // a failing database is not asked again at every result
 }
 
 type pending struct {
@@ -59,7 +52,7 @@ type outcome struct {
 }
 
 func newStream(m *Manager, c cursor, leaseUntil time.Time) *stream {
-	s := &stream{m: m, c: c, byLead: map[uuid.UUID][]*pending{}, leaseUntil: leaseUntil}
+	s := &stream{lease: lease{m: m, c: c, leaseUntil: leaseUntil}, byLead: map[uuid.UUID][]*pending{}}
 	f := c.sink.Filter
 	s.lastRead = c.sink.Position
 	if c.replay != nil {
@@ -344,42 +337,5 @@ func (s *stream) advance() {
 		s.unsaved.position = s.lastRead
 	} else {
 		s.unsaved.position = s.window[0].event.Position - 1
-	}
-}
-
-// save writes the progress when there is any, or when the lease needs renewing; final saves
-// always write. A lost lease stops the stream.
-func (s *stream) save(ctx context.Context, final bool) {
-	p := s.unsaved
-	if p.empty() && !final && time.Since(s.lastSavedAt) < s.m.cfg.LeaseTTL/3 {
-		return
-	}
-	until := time.Now().Add(s.m.cfg.LeaseTTL)
-	s.lastSaveTry = time.Now()
-	ok, err := s.m.registry.save(ctx, s.c, p, s.m.owner, until)
-	if err != nil {
-		s.m.log.Warn("sink: save progress", "cursor", s.c.key(), "err", err)
-		if time.Now().After(s.leaseUntil) {
-			s.stop = true // the lease may have passed to another process
-		}
-		return
-	}
-	if !ok {
-		s.m.log.Info("sink: cursor taken over or removed; stopping", "cursor", s.c.key())
-		s.stop = true
-		return
-	}
-	s.leaseUntil, s.lastSavedAt = until, time.Now()
-	s.unsaved = progress{position: p.position}
-	s.m.reportReplay(ctx, s.c, &s.lastReport, p.completed)
-}
-
-// finish saves the last progress and hands the lease back.
-func (s *stream) finish() {
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-	defer cancel()
-	s.save(ctx, true)
-	if err := s.m.registry.release(ctx, s.c, s.m.owner); err != nil {
-		s.m.log.Warn("sink: release lease", "cursor", s.c.key(), "err", err)
 	}
 }
