@@ -36,6 +36,9 @@ type Config struct {
 	// MasterKeyFile is where the master key is kept when no master_key_env is set
 	// (LEDGER_MASTER_KEY_FILE); "" puts it beside the SQLite database.
 	MasterKeyFile string
+	// DebugListen serves net/http/pprof at /debug/pprof/ (LEDGER_DEBUG_LISTEN); off when empty.
+	// Profiles show the process's internals, so only a loopback address is accepted.
+	DebugListen string
 }
 
 // Role is what a bearer token may do.
@@ -148,6 +151,7 @@ func (f file) applyScalars(cfg *Config, getenv func(string) string) error {
 	str(&cfg.Database, f.Database, "LEDGER_DATABASE")
 	str(&cfg.LogLevel, f.LogLevel, "LEDGER_LOG_LEVEL")
 	str(&cfg.MasterKeyFile, f.MasterKeyFile, "LEDGER_MASTER_KEY_FILE")
+	str(&cfg.DebugListen, f.DebugListen, "LEDGER_DEBUG_LISTEN")
 	if f.MaxBodyBytes != 0 {
 		cfg.MaxBodyBytes = f.MaxBodyBytes
 	}

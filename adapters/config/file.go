@@ -21,6 +21,7 @@ type file struct {
 	Metrics        fileMetrics  `yaml:"metrics"`
 	MasterKeyEnv   string       `yaml:"master_key_env"`
 	MasterKeyFile  string       `yaml:"master_key_file"`
+	DebugListen    string       `yaml:"debug_listen"`
 }
 
 // masterKey reads the master key from the variable master_key_env names; nil when none is named.

@@ -92,3 +92,20 @@ func TestMasterKeySettings(t *testing.T) {
 		}
 	}
 }
+
+func TestDebugListen(t *testing.T) {
+	cfg, err := config.Load(writeFile(t, "debug_listen: 127.0.0.1:6060\n"), env(map[string]string{"LEDGER_DEBUG_LISTEN": "[::1]:6061"}))
+	if err != nil || cfg.DebugListen != "[::1]:6061" {
+		t.Errorf("debug_listen: %q, %v; want the environment's [::1]:6061", cfg.DebugListen, err)
+	}
+	for _, bad := range []struct{ yaml, want string }{
+		{"debug_listen: 0.0.0.0:6060\n", "debug_listen: must be a loopback address"},
+		{"debug_listen: 10.1.2.3:6060\n", "debug_listen: must be a loopback address"},
+		{"debug_listen: six\n", "debug_listen: must be host:port"},
+		{"listen: 127.0.0.1:8080\ndebug_listen: 127.0.0.1:8080\n", "debug_listen: must differ from the main listen"},
+	} {
+		if _, err := config.Load(writeFile(t, bad.yaml), env(nil)); err == nil || !strings.Contains(err.Error(), bad.want) {
+			t.Errorf("%q: err = %v, want %q", bad.yaml, err, bad.want)
+		}
+	}
+}

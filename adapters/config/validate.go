@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net"
 	"net/url"
 	"regexp"
 	"strings"
@@ -35,6 +36,9 @@ func (c Config) Validate() error {
 	}
 	if err := c.Metrics.validate(c.Listen); err != nil {
 		add("metrics: %w", err)
+	}
+	if err := validateDebugListen(c.DebugListen, c.Listen); err != nil {
+		add("debug_listen: %w", err)
 	}
 	if c.MaxBodyBytes <= 0 {
 		add("max_body_bytes must be positive, got %d", c.MaxBodyBytes)
@@ -115,8 +119,27 @@ func (c Config) LogValue() slog.Value {
 		slog.Any("sources", sources),
 		slog.Any("tokens", tokens),
 		slog.String("metrics", c.Metrics.describe()),
+		slog.String("debug_listen", c.DebugListen),
 	)
 }
 
 // String is LogValue's text, so printing a Config never prints a secret.
 func (c Config) String() string { return c.LogValue().String() }
+
+// validateDebugListen accepts "" (off) or a loopback host:port other than the main address.
+func validateDebugListen(addr, mainListen string) error {
+	if addr == "" {
+		return nil
+	}
+	host, _, err := net.SplitHostPort(addr)
+	if err != nil {
+		return fmt.Errorf("must be host:port, got %q", addr)
+	}
+	if ip := net.ParseIP(host); host != "localhost" && (ip == nil || !ip.IsLoopback()) {
+		return fmt.Errorf("must be a loopback address (127.0.0.1, ::1 or localhost), got %q", addr)
+	}
+	if addr == mainListen {
+		return errors.New("must differ from the main listen address")
+	}
+	return nil
+}

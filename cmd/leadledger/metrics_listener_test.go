@@ -57,3 +57,30 @@ func TestServeMetricsOnTheirOwnListener(t *testing.T) {
 		t.Errorf("start-up log shows the token or lacks the metrics address:\n%s", logs)
 	}
 }
+
+// With debug_listen, the profiler answers there and nowhere else.
+func TestServeProfilerOnDebugListen(t *testing.T) {
+	dir, addr, debugAddr := t.TempDir(), freeAddr(t), freeAddr(t)
+	cfg := writeConfig(t, dir, addr, eventstoretest.SQLiteURL(t))
+	srv := startWaiting(t, cfg, addr, "LEDGER_DEBUG_LISTEN="+debugAddr)
+	srv.until(t, "readiness", 30*time.Second, srv.ready)
+
+	get := func(url string) (int, string) {
+		resp, err := http.Get(url)
+		if err != nil {
+			t.Fatalf("GET %s: %v", url, err)
+		}
+		defer resp.Body.Close()
+		body, _ := io.ReadAll(resp.Body)
+		return resp.StatusCode, string(body)
+	}
+	if status, body := get("http://" + debugAddr + "/debug/pprof/goroutine?debug=1"); status != http.StatusOK || !strings.Contains(body, "goroutine profile") {
+		t.Errorf("goroutine profile on debug_listen: %d %.200s", status, body)
+	}
+	if status, _ := get(srv.url + "/debug/pprof/"); status != http.StatusNotFound {
+		t.Errorf("/debug/pprof/ on the API listener: %d, want 404", status)
+	}
+	if !strings.Contains(srv.logs.String(), `"debug_addr":"`+debugAddr+`"`) {
+		t.Errorf("start-up log lacks the debug address:\n%s", srv.logs.String())
+	}
+}

@@ -94,9 +94,12 @@ func serve(ctx context.Context, args []string, getenv func(string) string) error
 	if err != nil {
 		return err
 	}
-	addrs, handlers := []string{cfg.Listen}, []http.Handler{api}
+	addrs, handlers, names := []string{cfg.Listen}, []http.Handler{api}, []string{"addr"}
 	if cfg.Metrics.Listen != "" {
-		addrs, handlers = append(addrs, cfg.Metrics.Listen), append(handlers, api.MetricsHandler())
+		addrs, handlers, names = append(addrs, cfg.Metrics.Listen), append(handlers, api.MetricsHandler()), append(names, "metrics_addr")
+	}
+	if cfg.DebugListen != "" {
+		addrs, handlers, names = append(addrs, cfg.DebugListen), append(handlers, debugHandler()), append(names, "debug_addr")
 	}
 	listeners, err := listenAll(addrs)
 	if err != nil {
@@ -108,9 +111,9 @@ func serve(ctx context.Context, args []string, getenv func(string) string) error
 		servers[i] = newHTTPServer(handlers[i])
 		go func() { errc <- servers[i].Serve(ln) }()
 	}
-	attrs := []any{"addr", listeners[0].Addr().String()}
-	if len(listeners) > 1 {
-		attrs = append(attrs, "metrics_addr", listeners[1].Addr().String())
+	var attrs []any
+	for i, ln := range listeners {
+		attrs = append(attrs, names[i], ln.Addr().String())
 	}
 	log.Info("leadledger listening", append(attrs, "database", store.Dialect(), "version", version,
 		"projections", cfg.RunProjections, "config", cfg)...)
