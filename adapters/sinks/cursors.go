@@ -174,8 +174,9 @@ type progress struct {
 
 // wrote takes records the CRM accepted: into the identity map, out of the dead letters.
 func (p *progress) wrote(ws ...synced) {
-	p.synced = append(p.synced, ws...)
 	for _, w := range ws {
+		w.record.fields = nil // the identity map keeps their hash, not their values
+		p.synced = append(p.synced, w)
 		p.letters = append(p.letters, letter{item: w.record.key})
 	}
 }
@@ -192,6 +193,31 @@ func (p *progress) resolve(items ...string) {
 	for _, item := range items {
 		p.letters = append(p.letters, letter{item: item})
 	}
+}
+
+// then is this progress followed by newer progress, as one: what a failed save leaves to be
+// saved again.
+func (p progress) then(newer progress) progress {
+	out := newer
+	out.delivered += p.delivered
+	out.failed += p.failed
+	out.written += p.written
+	out.unchanged += p.unchanged
+	out.attempts = append(p.attempts, newer.attempts...)
+	out.synced = append(p.synced, newer.synced...)
+	out.letters = append(p.letters, newer.letters...)
+	out.gone = p.gone || newer.gone
+	out.completed = p.completed || newer.completed
+	if out.status == "" {
+		out.status = p.status
+	}
+	if out.lastError == "" {
+		out.lastError = p.lastError
+	}
+	if out.retryAt == nil {
+		out.retryAt = p.retryAt
+	}
+	return out
 }
 
 // empty reports whether there is nothing to save but the lease.

@@ -74,15 +74,15 @@ func (r *Registry) applyLetters(ctx context.Context, tx *sql.Tx, sinkID uuid.UUI
 
 // writeFailures records dead letters; one already listed counts another attempt.
 func (r *Registry) writeFailures(ctx context.Context, tx *sql.Tx, failures []Failure) error {
-	rows := make([][]any, 0, len(failures))
-	for _, f := range failures { // one per item: see applyLetters
-		leads, _ := json.Marshal(f.LeadIDs)
-		rows = append(rows, []any{f.SinkID.String(), f.Item, f.Kind, string(leads), f.Position, f.Error,
-			f.Attempts, FailureFailed, formatTime(f.FailedAt)})
-	}
 	if err := r.upsert(ctx, tx, `sink_failures (sink_id, item, kind, lead_ids, position, error, attempts, status, failed_at)`,
 		`(sink_id, item)`, `lead_ids = excluded.lead_ids, position = excluded.position, error = excluded.error,
-		attempts = sink_failures.attempts + excluded.attempts, status = excluded.status, failed_at = excluded.failed_at`, rows); err != nil {
+		attempts = sink_failures.attempts + excluded.attempts, status = excluded.status, failed_at = excluded.failed_at`,
+		len(failures), func(i int) []any { // one per item: see applyLetters
+			f := failures[i]
+			leads, _ := json.Marshal(f.LeadIDs)
+			return []any{f.SinkID.String(), f.Item, f.Kind, string(leads), f.Position, f.Error,
+				f.Attempts, FailureFailed, formatTime(f.FailedAt)}
+		}); err != nil {
 		return fmt.Errorf("record dead letters: %w", err)
 	}
 	return nil

@@ -131,41 +131,67 @@ func (r *Registry) writeIdentities(ctx context.Context, tx *sql.Tx, sinkID uuid.
 			linked[id] = w.record.key
 		}
 	}
-	var rows, links [][]any
-	for _, key := range order {
-		w := latest[key]
-		members, _ := json.Marshal(w.record.leadIDs)
-		ids, _ := json.Marshal(w.outcome.ExternalIDs)
-		rows = append(rows, []any{sinkID.String(), key, string(members), w.outcome.ExternalID, string(ids),
-			w.record.hash, w.record.position, formatTime(w.at)})
-	}
-	for _, id := range leads {
-		links = append(links, []any{id.String(), sinkID.String(), linked[id]})
-	}
+	// In key order, neighbouring rows share the index's pages: each page is read and written
+	// once per save, not once per row.
+	slices.Sort(order)
+	slices.SortFunc(leads, func(a, b uuid.UUID) int { return strings.Compare(a.String(), b.String()) })
 	if err := r.upsert(ctx, tx, `sink_records (sink_id, record_key, lead_ids, external_id, external_ids, hash, position, synced_at)`,
 		`(sink_id, record_key)`, `lead_ids = excluded.lead_ids, external_id = excluded.external_id,
-		external_ids = excluded.external_ids, hash = excluded.hash, position = excluded.position, synced_at = excluded.synced_at`, rows); err != nil {
+		external_ids = excluded.external_ids, hash = excluded.hash, position = excluded.position, synced_at = excluded.synced_at`,
+		len(order), func(i int) []any {
+			w := latest[order[i]]
+			members, _ := json.Marshal(w.record.leadIDs)
+			ids, _ := json.Marshal(w.outcome.ExternalIDs)
+			return []any{sinkID.String(), w.record.key, string(members), w.outcome.ExternalID, string(ids),
+				w.record.hash, w.record.position, formatTime(w.at)}
+		}); err != nil {
 		return fmt.Errorf("write identity map: %w", err)
 	}
 	if err := r.upsert(ctx, tx, `sink_record_leads (lead_id, sink_id, record_key)`, `(lead_id, sink_id)`,
-		`record_key = excluded.record_key`, links); err != nil {
+		`record_key = excluded.record_key`, len(leads), func(i int) []any {
+			return []any{leads[i].String(), sinkID.String(), linked[leads[i]]}
+		}); err != nil {
 		return fmt.Errorf("write identity map: %w", err)
 	}
 	return nil
 }
 
-// upsert inserts rows, updating those whose conflict columns exist, in statements of at most
-// 200 rows (both databases take ON CONFLICT ... DO UPDATE).
-func (r *Registry) upsert(ctx context.Context, tx *sql.Tx, into, conflict, set string, rows [][]any) error {
-	for chunk := range slices.Chunk(rows, 200) {
-		values := make([]string, len(chunk))
-		var args []any
-		for i, row := range chunk {
-			values[i] = "(" + placeholders(len(row)) + ")"
-			args = append(args, row...)
+// upsert inserts n rows, each made by row(i) as it is sent, updating those whose conflict
+// columns exist, in statements of 200 rows (both databases take ON CONFLICT ... DO UPDATE).
+// The full-size statement is prepared once: parsing it again for every 200 rows cost more
+// than the rows.
+func (r *Registry) upsert(ctx context.Context, tx *sql.Tx, into, conflict, set string, n int, row func(i int) []any) error {
+	const perStatement = 200
+	statement := func(rows int, width int) string {
+		values := strings.TrimSuffix(strings.Repeat("("+placeholders(width)+"), ", rows), ", ")
+		return r.q(`INSERT INTO ` + into + ` VALUES ` + values + ` ON CONFLICT ` + conflict + ` DO UPDATE SET ` + set)
+	}
+	var full *sql.Stmt
+	defer func() {
+		if full != nil {
+			_ = full.Close()
 		}
-		if _, err := tx.ExecContext(ctx, r.q(`INSERT INTO `+into+` VALUES `+strings.Join(values, ", ")+
-			` ON CONFLICT `+conflict+` DO UPDATE SET `+set), args...); err != nil {
+	}()
+	for start := 0; start < n; start += perStatement {
+		end := min(n, start+perStatement)
+		var args []any
+		for i := start; i < end; i++ {
+			args = append(args, row(i)...)
+		}
+		width := len(args) / (end - start)
+		if end-start < perStatement {
+			if _, err := tx.ExecContext(ctx, statement(end-start, width), args...); err != nil {
+				return err
+			}
+			continue
+		}
+		if full == nil {
+			var err error
+			if full, err = tx.PrepareContext(ctx, statement(perStatement, width)); err != nil {
+				return err
+			}
+		}
+		if _, err := full.ExecContext(ctx, args...); err != nil {
 			return err
 		}
 	}

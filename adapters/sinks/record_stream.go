@@ -27,6 +27,7 @@ type recordStream struct {
 	upTo   int64 // a replay's last position; 0 follows the log's head
 
 	lastRead    int64
+	mu          sync.Mutex         // guards doneLeads, which the page read ahead reads
 	written     map[string]bool    // replay: records this replay wrote already (it coalesces)
 	doneLeads   map[uuid.UUID]bool // replay: leads of those records, whose later events cost nothing
 	pace        *rate.Limiter      // a replay's records/s while this process ingests; nil: none
@@ -60,6 +61,12 @@ func (s *recordStream) run(ctx context.Context) {
 	s.m.log.Info("sink: writing records", "cursor", s.c.key(), "after", s.lastRead)
 	tick := time.NewTicker(s.m.cfg.PollInterval)
 	defer tick.Stop()
+	var ahead <-chan pageRead // the next page, read while this one is written
+	defer func() {
+		if ahead != nil {
+			<-ahead
+		}
+	}()
 	for !s.stop && ctx.Err() == nil {
 		if time.Now().Before(s.retryAt) {
 			s.idle(ctx, tick)
@@ -71,12 +78,18 @@ func (s *recordStream) run(ctx context.Context) {
 				break
 			}
 		}
-		p, err := s.nextPage(ctx)
-		if err != nil {
-			s.m.log.Warn("sink: read the records to write", "cursor", s.c.key(), "err", err)
+		var r pageRead
+		if ahead != nil {
+			r, ahead = <-ahead, nil
+		} else {
+			r.page, r.err = s.nextPage(ctx, s.lastRead)
+		}
+		if r.err != nil {
+			s.m.log.Warn("sink: read the records to write", "cursor", s.c.key(), "err", r.err)
 			s.idle(ctx, tick)
 			continue
 		}
+		p := r.page
 		if p == nil {
 			if s.c.replay != nil && s.lastRead >= s.upTo {
 				s.unsaved.completed, s.stop = true, true
@@ -85,17 +98,39 @@ func (s *recordStream) run(ctx context.Context) {
 			s.idle(ctx, tick)
 			continue
 		}
+		s.dropWritten(p)
+		ahead = s.readAhead(ctx, p.end)
 		if !s.writePage(ctx, p, tick, false) {
 			break
 		}
 		s.lastRead = p.end
 		s.unsaved.position = p.end
-		// A page's progress is saved at most once a second, or when much is waiting: a crash
-		// makes the CRM get those records once more, which changes nothing there.
-		if time.Since(s.lastSavedAt) >= time.Second || len(s.unsaved.synced) >= 10*s.m.cfg.Window {
-			s.save(ctx, false)
+		// A page's progress is saved at most once a second, or when much is waiting, while the
+		// next pages are written: a crash makes the CRM get those records once more, which
+		// changes nothing there.
+		if full := len(s.unsaved.synced) >= 10*s.m.cfg.Window; full || time.Since(s.lastSavedAt) >= time.Second {
+			if full {
+				s.waitSaved() // what waits to be saved stays bounded in memory
+			}
+			s.saveInBackground(ctx)
 		}
 	}
+}
+
+// pageRead is a page read ahead, or why it could not be.
+type pageRead struct {
+	page *page
+	err  error
+}
+
+// readAhead reads the page after a position in the background.
+func (s *recordStream) readAhead(ctx context.Context, after int64) <-chan pageRead {
+	out := make(chan pageRead, 1)
+	go func() {
+		p, err := s.nextPage(ctx, after)
+		out <- pageRead{p, err}
+	}()
+	return out
 }
 
 // idle waits for the next poll, keeping the lease.
@@ -117,9 +152,9 @@ type page struct {
 	done progress // counts, added to the stream's when every record is written or rejected
 }
 
-// nextPage reads the next events the lead view has applied and finds their records; nil when
-// there are none yet.
-func (s *recordStream) nextPage(ctx context.Context) (*page, error) {
+// nextPage reads the events after a position that the lead view has applied and finds their
+// records; nil when there are none yet. It may run beside writePage (read ahead).
+func (s *recordStream) nextPage(ctx context.Context, after int64) (*page, error) {
 	bound := s.upTo
 	if bound == 0 {
 		head, err := s.m.store.Head(ctx)
@@ -132,13 +167,13 @@ func (s *recordStream) nextPage(ctx context.Context) (*page, error) {
 	if err != nil {
 		return nil, fmt.Errorf("read the lead view's position: %w", err)
 	}
-	if bound = min(bound, viewed); bound <= s.lastRead {
+	if bound = min(bound, viewed); bound <= after {
 		return nil, nil
 	}
 	f := s.filter
 	f.UpTo = bound
 	size := s.m.cfg.Window
-	events, err := s.m.store.ReadLeadPositions(ctx, s.lastRead, size, f)
+	events, err := s.m.store.ReadLeadPositions(ctx, after, size, f)
 	if err != nil {
 		return nil, err
 	}
@@ -147,6 +182,7 @@ func (s *recordStream) nextPage(ctx context.Context) (*page, error) {
 		p.end = events[len(events)-1].Position
 	}
 	perLead := map[uuid.UUID]int64{}
+	s.mu.Lock()
 	for _, e := range events {
 		if s.doneLeads[e.LeadID] { // a replay wrote its record already, in its current state
 			p.other++
@@ -154,14 +190,15 @@ func (s *recordStream) nextPage(ctx context.Context) (*page, error) {
 		}
 		perLead[e.LeadID]++
 	}
+	s.mu.Unlock()
 	ids := slices.Collect(maps.Keys(perLead))
 	leads, err := s.m.cfg.Leads.LeadKeys(ctx, ids)
 	if err != nil {
 		return nil, fmt.Errorf("read leads: %w", err)
 	}
 	for _, l := range leads {
-		if k := recordKey(s.c.sink, l.ID, l.EmailNormalized); wants(s.c.sink, l.Source) && !s.written[k] {
-			p.events[k] += perLead[l.ID]
+		if wants(s.c.sink, l.Source) {
+			p.events[recordKey(s.c.sink, l.ID, l.EmailNormalized)] += perLead[l.ID]
 			delete(perLead, l.ID)
 		}
 	}
@@ -173,12 +210,23 @@ func (s *recordStream) nextPage(ctx context.Context) (*page, error) {
 		return nil, err
 	}
 	for _, k := range before {
-		if _, ok := p.events[k]; !ok && !s.written[k] {
+		if _, ok := p.events[k]; !ok {
 			p.events[k] = 0
 		}
 	}
-	p.keys = slices.Sorted(maps.Keys(p.events))
 	return p, nil
+}
+
+// dropWritten takes out of a page the records this replay wrote already (a replay writes each
+// record once, in its state at the time); their events count as done.
+func (s *recordStream) dropWritten(p *page) {
+	for k, n := range p.events {
+		if s.written[k] {
+			p.other += n
+			delete(p.events, k)
+		}
+	}
+	p.keys = slices.Sorted(maps.Keys(p.events))
 }
 
 // writePage writes a page's records in batches, several at a time, each record's state read
@@ -231,7 +279,7 @@ func (s *recordStream) writePage(ctx context.Context, p *page, tick *time.Ticker
 				s.recordOutcomes(p, res)
 			}
 		case <-tick.C:
-			s.save(ctx, false)
+			s.saveInBackground(ctx)
 			if s.stop {
 				return false
 			}
@@ -322,6 +370,8 @@ func rejectedKey(res batchResult, key string) bool {
 
 func (s *recordStream) rememberLeads(r record) {
 	if s.doneLeads != nil {
+		s.mu.Lock()
+		defer s.mu.Unlock()
 		for _, id := range r.leadIDs {
 			s.doneLeads[id] = true
 		}
