@@ -60,6 +60,8 @@ type Event struct {
 	Version int64
 	// Position is the event's place in the global log, assigned by the store.
 	Position int64
+	// Hash is the event's link in the log's hash chain (hex SHA-256), set by the store.
+	Hash string
 }
 
 // NewEvent turns a parsed webhook from a source into an event with a fresh id and a deterministic lead id.

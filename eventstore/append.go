@@ -104,7 +104,7 @@ func (s *Store) appendTx(ctx context.Context, batch []*appendRequest) error {
 
 // write inserts the events with their versions and positions.
 func (s *Store) write(ctx context.Context, start appendStart, events []*domain.Event) error {
-	versions := start.versions
+	versions, prev := start.versions, start.prevHash
 	msgs := make(message.Messages, 0, len(events))
 	for i, e := range events {
 		e.Position = start.positions[i]
@@ -112,6 +112,11 @@ func (s *Store) write(ctx context.Context, start appendStart, events []*domain.E
 			e.Version = versions[e.LeadID] + 1
 		}
 		versions[e.LeadID] = max(versions[e.LeadID], e.Version)
+		var err error
+		if e.Hash, err = ChainHash(prev, *e); err != nil {
+			return fmt.Errorf("append: the newest stored event's hash: %w", err)
+		}
+		prev = e.Hash
 		msg, err := toMessage(*e)
 		if err != nil {
 			return err

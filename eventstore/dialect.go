@@ -22,6 +22,9 @@ type dialect struct {
 	isUniqueViolation func(error) bool
 	// metadataData reads the normalised data, as JSON text, out of a row's metadata.
 	metadataData string
+	// appendOnly makes the database itself refuse to change or remove an event
+	// (eventstoretest.AllowTampering undoes it, for tests that tamper on purpose).
+	appendOnly []string
 }
 
 // appendLockKey is the advisory lock that serialises appends on PostgreSQL ("leadlog" in ASCII).
@@ -32,6 +35,14 @@ var postgresDialect = dialect{
 	bind:         func(i int) string { return fmt.Sprintf("$%d", i) },
 	lockAppends:  fmt.Sprintf("SELECT pg_advisory_xact_lock(%d)", appendLockKey),
 	metadataData: `metadata->>'data'`,
+	appendOnly: []string{
+		`CREATE OR REPLACE FUNCTION ` + eventsTable + `_append_only() RETURNS trigger LANGUAGE plpgsql AS $$
+		BEGIN RAISE EXCEPTION '` + eventsTable + ` is append-only: % refused', TG_OP; END $$`,
+		`CREATE TRIGGER ` + eventsTable + `_append_only BEFORE UPDATE OR DELETE ON ` + eventsTable +
+			` FOR EACH ROW EXECUTE FUNCTION ` + eventsTable + `_append_only()`,
+		`CREATE TRIGGER ` + eventsTable + `_no_truncate BEFORE TRUNCATE ON ` + eventsTable +
+			` FOR EACH STATEMENT EXECUTE FUNCTION ` + eventsTable + `_append_only()`,
+	},
 	isUniqueViolation: func(err error) bool {
 		var pqErr *pq.Error
 		return errors.As(err, &pqErr) && pqErr.Code == "23505"
@@ -42,6 +53,12 @@ var sqliteDialect = dialect{
 	name:         "sqlite",
 	bind:         func(int) string { return "?" },
 	metadataData: `json_extract(metadata, '$.data')`,
+	appendOnly: []string{
+		`CREATE TRIGGER IF NOT EXISTS ` + eventsTable + `_no_update BEFORE UPDATE ON ` + eventsTable +
+			` BEGIN SELECT RAISE(ABORT, '` + eventsTable + ` is append-only: UPDATE refused'); END`,
+		`CREATE TRIGGER IF NOT EXISTS ` + eventsTable + `_no_delete BEFORE DELETE ON ` + eventsTable +
+			` BEGIN SELECT RAISE(ABORT, '` + eventsTable + ` is append-only: DELETE refused'); END`,
+	},
 	isUniqueViolation: func(err error) bool {
 		var sqliteErr *sqlite.Error
 		return errors.As(err, &sqliteErr) &&

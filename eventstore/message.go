@@ -25,6 +25,7 @@ const (
 	MetaOccurredAt    = "occurred_at"
 	MetaRawSHA256     = "raw_sha256"
 	MetaData          = "data"
+	MetaHash          = "hash"
 )
 
 // toMessage encodes an event as a watermill message.
@@ -45,6 +46,7 @@ func toMessage(e domain.Event) (*message.Message, error) {
 		MetaOccurredAt:    e.OccurredAt,
 		MetaRawSHA256:     e.RawSHA256,
 		MetaData:          string(data),
+		MetaHash:          e.Hash,
 	}
 	return msg, nil
 }
@@ -94,7 +96,7 @@ func DecodeMessage(msg *message.Message) (domain.Event, error) {
 
 // extraColumns are the columns beside watermill's own that make the log queryable by lead,
 // type and time, and that carry the unique constraints.
-const extraColumns = `stream_id, stream_version, event_type, source, vendor, received_at, occurred_at, raw_sha256`
+const extraColumns = `stream_id, stream_version, event_type, source, vendor, received_at, occurred_at, raw_sha256, hash`
 
 // insertArgs returns the values of one message for watermill's columns then extraColumns.
 func insertArgs(msg *message.Message) ([]any, error) {
@@ -110,9 +112,9 @@ func insertArgs(msg *message.Message) ([]any, error) {
 	return []any{
 		msg.UUID, []byte(msg.Payload), string(metadata),
 		md.Get(MetaLeadID), version, md.Get(MetaEventType), md.Get(MetaSource), md.Get(MetaVendor),
-		md.Get(MetaReceivedAt), md.Get(MetaOccurredAt), md.Get(MetaRawSHA256),
+		md.Get(MetaReceivedAt), md.Get(MetaOccurredAt), md.Get(MetaRawSHA256), md.Get(MetaHash),
 	}, nil
 }
 
 // argsPerMessage is len(insertArgs(msg)).
-const argsPerMessage = 11
+const argsPerMessage = 12

@@ -2,16 +2,19 @@ package eventstore
 
 import (
 	"context"
+	"database/sql"
 	"fmt"
 	"time"
 )
 
 const migrationsTable = "ledger_migrations"
 
-// migration is one step of the schema. Steps are never edited once released; new ones are added.
+// migration is one step of the schema: its statements, then its Go code, if any. Steps are
+// never edited once released; new ones are added.
 type migration struct {
 	version    int
 	statements func(s *Store) []string
+	run        func(ctx context.Context, tx *sql.Tx, s *Store) error
 }
 
 var migrations = []migration{
@@ -33,6 +36,21 @@ var migrations = []migration{
 			raw `+blob+` NOT NULL,
 			raw_sha256 TEXT NOT NULL
 		)`)
+	}},
+	// The hash chain: every event stored before it gets its hash, once, in position order;
+	// then the database refuses to change or remove an event.
+	{version: 2, statements: func(s *Store) []string {
+		return []string{`ALTER TABLE ` + eventsTable + ` ADD COLUMN hash TEXT NOT NULL DEFAULT ''`}
+	}, run: func(ctx context.Context, tx *sql.Tx, s *Store) error {
+		if err := chainStoredEvents(ctx, tx, s); err != nil {
+			return err
+		}
+		for _, stmt := range s.dialect.appendOnly {
+			if _, err := tx.ExecContext(ctx, stmt); err != nil {
+				return fmt.Errorf("make the log append-only: %w", err)
+			}
+		}
+		return nil
 	}},
 }
 
@@ -67,6 +85,11 @@ func (s *Store) Migrate(ctx context.Context) (err error) {
 		}
 		for _, stmt := range m.statements(s) {
 			if _, err := tx.ExecContext(ctx, stmt); err != nil {
+				return fmt.Errorf("migration %d: %w", m.version, err)
+			}
+		}
+		if m.run != nil {
+			if err := m.run(ctx, tx, s); err != nil {
 				return fmt.Errorf("migration %d: %w", m.version, err)
 			}
 		}

@@ -95,6 +95,8 @@ func TestReadQueriesWalkIndexes(t *testing.T) {
 		{"ReadLeadPositions page (1,000 events)", s.leadPositionsQuery(mid, 1000, Filter{UpTo: mid + 1000}), 200},
 		{"ReadStream (a lead's history)", s.streamQuery(lead), 50},
 		{"Head", headQuery, 10},
+		{"the chain's last hash (every append)", wsql.Query{Query: lastHashQuery}, 10},
+		{"ReadChain page (1,000 events, verify)", s.pageQuery(chainColumns+`, payload, hash`, mid, 1000, Filter{UpTo: mid + 1000}), 200},
 		{"GroupPosition", s.groupPositionQuery("plans"), 10},
 		// Once per replay, over what it is asked for: printed, not bounded.
 		{"Count of a 10,000-event range (a replay's total)", s.countQuery(mid, Filter{UpTo: mid + 10_000}), 0},

@@ -151,7 +151,7 @@ func scanEvent(rows *sql.Rows) (domain.Event, error) {
 		data          []byte
 	)
 	if err := rows.Scan(&e.Position, &id, &e.Raw, &lead, &e.Version, &typ, &e.Source, &e.Vendor, &received,
-		&e.OccurredAt, &e.RawSHA256, &data); err != nil {
+		&e.OccurredAt, &e.RawSHA256, &e.Hash, &data); err != nil {
 		return e, fmt.Errorf("scan event: %w", err)
 	}
 	var err error

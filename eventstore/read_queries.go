@@ -13,7 +13,7 @@ import (
 
 // eventColumns are read from their columns, and only the data from the metadata: decoding the
 // whole metadata as well was a third of a read's CPU.
-const eventColumns = `"offset", uuid, payload, stream_id, stream_version, event_type, source, vendor, received_at, occurred_at, raw_sha256`
+const eventColumns = `"offset", uuid, payload, stream_id, stream_version, event_type, source, vendor, received_at, occurred_at, raw_sha256, hash`
 
 func (s *Store) streamQuery(leadID uuid.UUID) wsql.Query {
 	return wsql.Query{Query: `SELECT ` + eventColumns + `, ` + s.dialect.metadataData + ` FROM ` + eventsTable +

@@ -111,8 +111,8 @@ func (s postgresSchema) InsertQuery(topic string, msgs message.Messages) (wsql.Q
 			offset = fmt.Sprintf("$%d", len(args)+len(margs))
 		}
 		n := len(args)
-		fmt.Fprintf(&values, "(%s,$%d,$%d,$%d,pg_current_xact_id(),$%d,$%d,$%d,$%d,$%d,$%d,$%d,$%d)",
-			offset, n+1, n+2, n+3, n+4, n+5, n+6, n+7, n+8, n+9, n+10, n+11)
+		fmt.Fprintf(&values, "(%s,$%d,$%d,$%d,pg_current_xact_id(),$%d,$%d,$%d,$%d,$%d,$%d,$%d,$%d,$%d)",
+			offset, n+1, n+2, n+3, n+4, n+5, n+6, n+7, n+8, n+9, n+10, n+11, n+12)
 		args = append(args, margs...)
 	}
 	query := `INSERT INTO ` + eventsTable + ` ("offset", uuid, payload, metadata, transaction_id, ` + extraColumns +

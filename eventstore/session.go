@@ -29,7 +29,12 @@ type appendStart struct {
 	// positions are reserved for the batch's events, in order. Reserving them before the insert
 	// (under the append lock) lets the metadata of each message carry its own position.
 	positions []int64
+	// prevHash is the hash of the newest event: the chain goes on from it.
+	prevHash string
 }
+
+// lastHashQuery reads the newest event's hash, inside the append lock.
+const lastHashQuery = `SELECT hash FROM ` + eventsTable + ` ORDER BY "offset" DESC LIMIT 1`
 
 // beginAppend opens an append transaction for n events, takes the append lock and reads the
 // current stream version of each lead. The versions are read after the lock is granted, so
@@ -66,7 +71,11 @@ func (s *Store) beginAppend(ctx context.Context, leads []uuid.UUID, n int) (appe
 		_ = tx.Rollback()
 		return appendStart{}, fmt.Errorf("reserve positions: %w", err)
 	}
-	start := appendStart{session: txSession{Tx: tx, ctx: ctx}, versions: versions}
+	start := appendStart{session: txSession{Tx: tx, ctx: ctx}, versions: versions, prevHash: GenesisHash}
+	if err := tx.QueryRowContext(ctx, lastHashQuery).Scan(&start.prevHash); err != nil && !errors.Is(err, sql.ErrNoRows) {
+		_ = tx.Rollback()
+		return appendStart{}, fmt.Errorf("read the chain's last hash: %w", err)
+	}
 	for i := 1; i <= n; i++ {
 		start.positions = append(start.positions, last+int64(i))
 	}
@@ -88,7 +97,7 @@ func (s *Store) beginPostgresAppend(ctx context.Context, leads []uuid.UUID, n in
 	for i, id := range leads {
 		quoted[i] = "('" + id.String() + "'::uuid)"
 	}
-	start := appendStart{session: connSession{conn: conn, ctx: ctx}, versions: map[uuid.UUID]int64{}}
+	start := appendStart{session: connSession{conn: conn, ctx: ctx}, versions: map[uuid.UUID]int64{}, prevHash: GenesisHash}
 	// One backward index probe per lead: a single IN (...) GROUP BY let PostgreSQL without
 	// table statistics (autovacuum off) scan the whole table, inside the append lock, and
 	// ingest fell from 6,000/s to 400/s past 300k events.
@@ -96,7 +105,8 @@ func (s *Store) beginPostgresAppend(ctx context.Context, leads []uuid.UUID, n in
 		`SELECT s.id::text, v.stream_version FROM (VALUES `+strings.Join(quoted, ",")+`) AS s(id) `+
 		`CROSS JOIN LATERAL (SELECT stream_version FROM `+eventsTable+
 		` WHERE stream_id = s.id ORDER BY stream_version DESC LIMIT 1) v; `+
-		`SELECT nextval(pg_get_serial_sequence('`+eventsTable+`', 'offset')) FROM generate_series(1, `+strconv.Itoa(n)+`)`,
+		`SELECT nextval(pg_get_serial_sequence('`+eventsTable+`', 'offset')) FROM generate_series(1, `+strconv.Itoa(n)+`); `+
+		lastHashQuery,
 		func(*sql.Rows) error { return nil }, // the lock's single empty row
 		func(rows *sql.Rows) error {
 			var id uuid.UUID
@@ -110,7 +120,8 @@ func (s *Store) beginPostgresAppend(ctx context.Context, leads []uuid.UUID, n in
 			err := rows.Scan(&pos)
 			start.positions = append(start.positions, pos)
 			return err
-		})
+		},
+		func(rows *sql.Rows) error { return rows.Scan(&start.prevHash) })
 	if err == nil && len(start.positions) != n {
 		err = fmt.Errorf("reserved %d positions for %d events", len(start.positions), n)
 	}

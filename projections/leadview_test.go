@@ -140,6 +140,7 @@ func TestLeadViewSkipsAPoisonEvent(t *testing.T) {
 			if backend == "postgres" {
 				corrupt = `UPDATE ledger_events SET metadata = REPLACE(metadata::text, '"data":"{', '"data":"[')::json WHERE uuid = $1`
 			}
+			eventstoretest.AllowTampering(t, store.DB(), backend)
 			if _, err := store.DB().ExecContext(ctx, corrupt, bad[0].ID.String()); err != nil {
 				t.Fatal(err)
 			}

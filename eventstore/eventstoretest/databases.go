@@ -81,3 +81,26 @@ func redact(dsn string) string {
 	}
 	return u.Redacted()
 }
+
+// AllowTampering drops the triggers that make the log append-only, so that a test can change
+// a stored event the way an attacker with database access would, and check that verification
+// finds it.
+// dialect is the store's: "sqlite" or "postgres".
+func AllowTampering(t testing.TB, db *sql.DB, dialect string) {
+	t.Helper()
+	drops := []string{
+		`DROP TRIGGER IF EXISTS ledger_events_no_update`,
+		`DROP TRIGGER IF EXISTS ledger_events_no_delete`,
+	}
+	if dialect == "postgres" {
+		drops = []string{
+			`DROP TRIGGER IF EXISTS ledger_events_append_only ON ledger_events`,
+			`DROP TRIGGER IF EXISTS ledger_events_no_truncate ON ledger_events`,
+		}
+	}
+	for _, q := range drops {
+		if _, err := db.Exec(q); err != nil {
+			t.Fatalf("%s: %v", q, err)
+		}
+	}
+}

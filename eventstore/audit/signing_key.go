@@ -1,0 +1,46 @@
+package audit
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"fmt"
+)
+
+// StoredSigningKey is the checkpoint signing key kept in the database, sealed by the caller's
+// seal and open (the master key): every server on the database signs with the same key, and a
+// backup of the database keeps it. The first call makes one; created says this call did.
+func StoredSigningKey(ctx context.Context, t *Tree, seal, open func(string) (string, error)) (skey string, created bool, err error) {
+	if _, err := t.store.DB().ExecContext(ctx, `CREATE TABLE IF NOT EXISTS ledger_signing_key (
+		id INTEGER PRIMARY KEY CHECK (id = 1),
+		sealed TEXT NOT NULL
+	)`); err != nil {
+		return "", false, fmt.Errorf("signing key table: %w", err)
+	}
+	suffix := make([]byte, 4)
+	if _, err := rand.Read(suffix); err != nil {
+		return "", false, err
+	}
+	fresh, err := GenerateSigningKey("leadledger-" + hex.EncodeToString(suffix))
+	if err != nil {
+		return "", false, err
+	}
+	sealed, err := seal(fresh)
+	if err != nil {
+		return "", false, fmt.Errorf("seal the signing key: %w", err)
+	}
+	// Two servers starting at once: the first insert wins, both read it back.
+	res, err := t.store.DB().ExecContext(ctx, t.store.Rebind(`INSERT INTO ledger_signing_key (id, sealed) VALUES (1, ?)
+		ON CONFLICT (id) DO NOTHING`), sealed)
+	if err != nil {
+		return "", false, fmt.Errorf("store the signing key: %w", err)
+	}
+	n, _ := res.RowsAffected()
+	if err := t.store.ReadDB().QueryRowContext(ctx, `SELECT sealed FROM ledger_signing_key WHERE id = 1`).Scan(&sealed); err != nil {
+		return "", false, fmt.Errorf("read the signing key: %w", err)
+	}
+	if skey, err = open(sealed); err != nil {
+		return "", false, fmt.Errorf("open the signing key (is this the master key it was sealed with?): %w", err)
+	}
+	return skey, n == 1, nil
+}

@@ -1,0 +1,171 @@
+package eventstore
+
+import (
+	"context"
+	"crypto/sha256"
+	"database/sql"
+	"encoding/binary"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"strconv"
+	"time"
+
+	"github.com/google/uuid"
+	"github.com/leadledger/leadledger/domain"
+)
+
+// The log is a hash chain: each event's hash covers the hash of the event before it and the
+// event's own immutable fields, so changing, removing or reordering any stored event changes
+// every hash after it. The first event's previous hash is 32 zero bytes.
+
+// ChainHash is an event's hash given the previous event's: hex SHA-256 of the previous hash's
+// 32 bytes followed by position, id, type, lead_id, source, received_at (RFC 3339, UTC) and
+// raw_sha256, each as a 4-byte big-endian length and its UTF-8 text. Lengths keep two
+// different events from ever encoding alike.
+func ChainHash(prev string, e domain.Event) (string, error) {
+	prevBytes, err := decodeHash(prev)
+	if err != nil {
+		return "", err
+	}
+	h := sha256.New()
+	h.Write(prevBytes)
+	for _, field := range []string{
+		strconv.FormatInt(e.Position, 10), e.ID.String(), string(e.Type), e.LeadID.String(), e.Source,
+		e.ReceivedAt.UTC().Format(time.RFC3339Nano), e.RawSHA256,
+	} {
+		h.Write(binary.BigEndian.AppendUint32(nil, uint32(len(field))))
+		h.Write([]byte(field))
+	}
+	return hex.EncodeToString(h.Sum(nil)), nil
+}
+
+// GenesisHash is the previous hash of the log's first event.
+var GenesisHash = hex.EncodeToString(make([]byte, sha256.Size))
+
+func decodeHash(s string) ([]byte, error) {
+	b, err := hex.DecodeString(s)
+	if err != nil || len(b) != sha256.Size {
+		return nil, &BrokenChainError{What: "hash", Detail: "not 64 hex digits: " + strconv.Quote(s)}
+	}
+	return b, nil
+}
+
+// BrokenChainError says where the log fails to verify and what broke there.
+type BrokenChainError struct {
+	Position int64
+	What     string // raw_sha256, hash, checkpoint
+	Detail   string
+}
+
+func (e *BrokenChainError) Error() string {
+	return "position " + strconv.FormatInt(e.Position, 10) + ": " + e.What + " does not verify: " + e.Detail
+}
+
+// chainStoredEvents gives every event stored before the chain existed its hash, in position
+// order, a page at a time: the migration to the chain, inside its transaction.
+func chainStoredEvents(ctx context.Context, tx *sql.Tx, s *Store) error {
+	const page = 5000
+	update, err := tx.PrepareContext(ctx, `UPDATE `+eventsTable+` SET hash = `+s.dialect.bind(1)+
+		` WHERE "offset" = `+s.dialect.bind(2))
+	if err != nil {
+		return fmt.Errorf("chain stored events: %w", err)
+	}
+	defer update.Close()
+	prev, after := GenesisHash, int64(0)
+	for {
+		events, err := readChain(ctx, tx, s, after, page, false)
+		if err != nil {
+			return err
+		}
+		for _, e := range events {
+			if prev, err = ChainHash(prev, e); err != nil {
+				return err
+			}
+			if _, err := update.ExecContext(ctx, prev, e.Position); err != nil {
+				return fmt.Errorf("chain event %d: %w", e.Position, err)
+			}
+			after = e.Position
+		}
+		if len(events) < page {
+			return nil
+		}
+	}
+}
+
+// chainColumns are what an event's hash covers.
+const chainColumns = `"offset", uuid, stream_id, event_type, source, received_at, raw_sha256`
+
+// ReadChain reads a page of events after a position with what verifying them needs: the
+// fields their hash covers, the raw body and the stored hash (no normalised data).
+func (s *Store) ReadChain(ctx context.Context, after int64, limit int) ([]domain.Event, error) {
+	return readChain(ctx, s.reads, s, after, limit, true)
+}
+
+// readChain reads a page of the chain's fields; with stored, the raw body and the hash too.
+func readChain(ctx context.Context, q interface {
+	QueryContext(context.Context, string, ...any) (*sql.Rows, error)
+}, s *Store, after int64, limit int, stored bool) ([]domain.Event, error) {
+	columns := chainColumns
+	if stored {
+		columns += `, payload, hash`
+	}
+	query := s.pageQuery(columns, after, limit, Filter{})
+	rows, err := q.QueryContext(ctx, query.Query, query.Args...)
+	if err != nil {
+		return nil, fmt.Errorf("read events after %d: %w", after, err)
+	}
+	defer rows.Close()
+	var out []domain.Event
+	for rows.Next() {
+		var e domain.Event
+		var id, lead, typ string
+		var received any
+		dest := []any{&e.Position, &id, &lead, &typ, &e.Source, &received, &e.RawSHA256}
+		if stored {
+			dest = append(dest, &e.Raw, &e.Hash)
+		}
+		if err := rows.Scan(dest...); err != nil {
+			return nil, fmt.Errorf("read events after %d: %w", after, err)
+		}
+		if e.ID, e.LeadID, e.ReceivedAt, err = parseHeader(id, lead, received); err != nil {
+			return nil, err
+		}
+		e.Type = domain.EventType(typ)
+		out = append(out, e)
+	}
+	return out, rows.Err()
+}
+
+// ReadHashes reads the positions and hashes of a page of events after a position: what the
+// Merkle tree over the log needs.
+func (s *Store) ReadHashes(ctx context.Context, after int64, limit int) ([]domain.Event, error) {
+	query := s.pageQuery(`"offset", hash`, after, limit, Filter{})
+	rows, err := s.reads.QueryContext(ctx, query.Query, query.Args...)
+	if err != nil {
+		return nil, fmt.Errorf("read hashes after %d: %w", after, err)
+	}
+	defer rows.Close()
+	var out []domain.Event
+	for rows.Next() {
+		var e domain.Event
+		if err := rows.Scan(&e.Position, &e.Hash); err != nil {
+			return nil, fmt.Errorf("read hashes after %d: %w", after, err)
+		}
+		out = append(out, e)
+	}
+	return out, rows.Err()
+}
+
+// PositionOf is the position of the event with this id; domain.ErrNotFound if there is none.
+func (s *Store) PositionOf(ctx context.Context, id uuid.UUID) (int64, error) {
+	var position int64
+	err := s.reads.QueryRowContext(ctx, `SELECT "offset" FROM `+eventsTable+` WHERE uuid = `+s.dialect.bind(1), id.String()).Scan(&position)
+	if errors.Is(err, sql.ErrNoRows) {
+		return 0, domain.ErrNotFound
+	}
+	if err != nil {
+		return 0, fmt.Errorf("find event %s: %w", id, err)
+	}
+	return position, nil
+}
