@@ -10,6 +10,7 @@ import (
 	"io"
 	"os"
 	"strconv"
+	"strings"
 	"time"
 
 	"gopkg.in/yaml.v3"
@@ -39,6 +40,13 @@ type Config struct {
 	// DebugListen serves net/http/pprof at /debug/pprof/ (LEDGER_DEBUG_LISTEN); off when empty.
 	// Profiles show the process's internals, so only a loopback address is accepted.
 	DebugListen string
+	// SigningKey signs the log's checkpoints: a note signer key (PRIVATE+KEY+<name>+...) from
+	// the environment variable signing_key_env names (LEDGER_SIGNING_KEY_ENV). "": the server
+	// makes one and keeps it in the database, sealed under the master key.
+	SigningKey string
+	// CheckpointInterval is how often, at most, a checkpoint is signed while the log grows
+	// (LEDGER_CHECKPOINT_INTERVAL); default 30s, at most 1m.
+	CheckpointInterval time.Duration
 }
 
 // Role is what a bearer token may do.
@@ -108,7 +116,7 @@ func Load(path string, getenv func(string) string) (Config, error) {
 		}
 	}
 	cfg := Config{Listen: defaultListen, Database: defaultDatabase, DatabaseWait: defaultDatabaseWait,
-		MaxBodyBytes: defaultMaxBody, LogLevel: "info", RunProjections: true}
+		MaxBodyBytes: defaultMaxBody, LogLevel: "info", RunProjections: true, CheckpointInterval: 30 * time.Second}
 	if err := f.applyScalars(&cfg, getenv); err != nil {
 		return Config{}, err
 	}
@@ -127,6 +135,8 @@ func Load(path string, getenv func(string) string) (Config, error) {
 	errs = append(errs, err)
 	cfg.Metrics = metrics
 	cfg.MasterKey, err = f.masterKey(getenv)
+	errs = append(errs, err)
+	cfg.SigningKey, err = f.signingKey(getenv)
 	errs = append(errs, err)
 	if err := errors.Join(errs...); err != nil {
 		return Config{}, err
@@ -165,13 +175,19 @@ func (f file) applyScalars(cfg *Config, getenv func(string) string) error {
 		}
 		cfg.RunProjections = b
 	}
-	var wait string
-	if str(&wait, f.DatabaseWait, "LEDGER_DATABASE_WAIT"); wait != "" {
-		d, err := time.ParseDuration(wait)
-		if err != nil {
-			return fmt.Errorf("database_wait (LEDGER_DATABASE_WAIT): %q is not a duration such as 60s or 2m", wait)
+	for _, d := range []struct {
+		dst            *time.Duration
+		fromFile, name string
+	}{{&cfg.DatabaseWait, f.DatabaseWait, "database_wait"}, {&cfg.CheckpointInterval, f.CheckpointInterval, "checkpoint_interval"}} {
+		env := "LEDGER_" + strings.ToUpper(d.name)
+		var v string
+		if str(&v, d.fromFile, env); v != "" {
+			parsed, err := time.ParseDuration(v)
+			if err != nil {
+				return fmt.Errorf("%s (%s): %q is not a duration such as 30s or 2m", d.name, env, v)
+			}
+			*d.dst = parsed
 		}
-		cfg.DatabaseWait = d
 	}
 	if v := getenv("LEDGER_MAX_BODY_BYTES"); v != "" {
 		n, err := strconv.ParseInt(v, 10, 64)

@@ -22,6 +22,26 @@ type file struct {
 	MasterKeyEnv   string       `yaml:"master_key_env"`
 	MasterKeyFile  string       `yaml:"master_key_file"`
 	DebugListen    string       `yaml:"debug_listen"`
+	SigningKeyEnv  string       `yaml:"signing_key_env"`
+	// CheckpointInterval is a Go duration: 30s, 1m.
+	CheckpointInterval string `yaml:"checkpoint_interval"`
+}
+
+// signingKey reads the checkpoint signing key from the variable signing_key_env names; "" when
+// none is named.
+func (f file) signingKey(getenv func(string) string) (string, error) {
+	name := f.SigningKeyEnv
+	if v := getenv("LEDGER_SIGNING_KEY_ENV"); v != "" {
+		name = v
+	}
+	if name == "" {
+		return "", nil
+	}
+	value := getenv(name)
+	if !strings.HasPrefix(value, "PRIVATE+KEY+") {
+		return "", fmt.Errorf("signing_key_env: the environment variable %s does not hold a note signer key (PRIVATE+KEY+<name>+<hash>+<key>)", name)
+	}
+	return value, nil
 }
 
 // masterKey reads the master key from the variable master_key_env names; nil when none is named.

@@ -109,3 +109,18 @@ func TestDebugListen(t *testing.T) {
 		}
 	}
 }
+
+func TestSigningKeySetting(t *testing.T) {
+	const skey = "PRIVATE+KEY+leadledger-test+0123abcd+AXAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA"
+	cfg, err := config.Load(writeFile(t, "signing_key_env: CHECKPOINT_KEY\n"), env(map[string]string{"CHECKPOINT_KEY": skey}))
+	if err != nil || cfg.SigningKey != skey {
+		t.Fatalf("signing key from the environment: %q, %v", cfg.SigningKey, err)
+	}
+	if strings.Contains(cfg.String(), "PRIVATE") {
+		t.Errorf("the config line shows the signing key: %s", cfg)
+	}
+	_, err = config.Load(writeFile(t, "signing_key_env: CHECKPOINT_KEY\n"), env(map[string]string{"CHECKPOINT_KEY": "hunter2"}))
+	if err == nil || !strings.Contains(err.Error(), "CHECKPOINT_KEY does not hold a note signer key") || strings.Contains(err.Error(), "hunter2") {
+		t.Errorf("a wrong signing key: err = %v, want it named without its value", err)
+	}
+}

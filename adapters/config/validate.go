@@ -8,6 +8,7 @@ import (
 	"net/url"
 	"regexp"
 	"strings"
+	"time"
 )
 
 var sourceIDPattern = regexp.MustCompile(`^[a-z0-9][a-z0-9_-]{0,63}$`)
@@ -30,6 +31,9 @@ func (c Config) Validate() error {
 		if _, err := url.Parse(c.Database); err != nil {
 			add("database is not a valid URL: percent-encode reserved characters (@ : / ? # %%) in its user name and password")
 		}
+	}
+	if c.CheckpointInterval <= 0 || c.CheckpointInterval > time.Minute {
+		add("checkpoint_interval must be more than 0 and at most 1m, got %s", c.CheckpointInterval)
 	}
 	if c.DatabaseWait < 0 {
 		add("database_wait must not be negative, got %s", c.DatabaseWait)

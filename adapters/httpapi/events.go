@@ -28,13 +28,14 @@ type eventJSON struct {
 	Data       domain.LeadData `json:"data"`
 	Raw        string          `json:"raw"`
 	RawSHA256  string          `json:"raw_sha256"`
+	Hash       string          `json:"hash"`
 }
 
 func toEventJSON(e domain.Event) eventJSON {
 	return eventJSON{
 		ID: e.ID, Position: e.Position, Version: e.Version, Type: string(e.Type), LeadID: e.LeadID,
 		Source: e.Source, Vendor: e.Vendor, ReceivedAt: e.ReceivedAt, OccurredAt: e.OccurredAt,
-		Data: e.Data, Raw: string(e.Raw), RawSHA256: e.RawSHA256,
+		Data: e.Data, Raw: string(e.Raw), RawSHA256: e.RawSHA256, Hash: e.Hash,
 	}
 }
 

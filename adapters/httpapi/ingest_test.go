@@ -25,6 +25,7 @@ import (
 	"github.com/leadledger/leadledger/adapters/httpapi"
 	"github.com/leadledger/leadledger/adapters/sinks"
 	"github.com/leadledger/leadledger/eventstore"
+	"github.com/leadledger/leadledger/eventstore/audit"
 	"github.com/leadledger/leadledger/eventstore/eventstoretest"
 	"github.com/leadledger/leadledger/projections"
 )
@@ -53,6 +54,8 @@ type ledger struct {
 	now   time.Time
 	// later moves the server's clock past now, for what it times (outage reports).
 	later atomic.Int64
+	// checkpoints grows the audit tree and signs a checkpoint when a test calls Step.
+	checkpoints *audit.Checkpointer
 }
 
 type syncBuffer struct {
@@ -109,9 +112,23 @@ func newLedgerWith(t *testing.T, databaseURL string, configure func(*httpapi.Con
 	}
 	deliveryDone := make(chan struct{})
 	go func() { _ = delivery.Run(viewCtx); close(deliveryDone) }()
+	tree, err := audit.NewTree(ctx, store)
+	if err != nil {
+		t.Fatalf("audit tree: %v", err)
+	}
+	skey, err := audit.GenerateSigningKey("leadledger-test")
+	if err != nil {
+		t.Fatal(err)
+	}
+	signer, err := audit.NewSigner(skey)
+	if err != nil {
+		t.Fatal(err)
+	}
+	l.checkpoints = &audit.Checkpointer{Tree: tree, Signer: signer, Every: time.Nanosecond, Log: logger}
 	cfg := httpapi.Config{
 		Leads:           view,
 		Sinks:           registry,
+		Audit:           &httpapi.Audit{Tree: tree, Signer: signer},
 		ReadWaitTimeout: 3 * time.Second, // generous: the view runs beside other packages' tests
 		MaxBodyBytes:    64 << 10,
 		Logger:          logger,
@@ -269,6 +286,9 @@ func testVendorExamples(t *testing.T, backend string) {
 		sum := sha256.Sum256(body)
 		if e["id"] != reply["event_id"] || e["type"] != c.wantType || e["raw"] != string(body) || e["raw_sha256"] != hex.EncodeToString(sum[:]) {
 			t.Fatalf("%s: stored event %v does not match the body as sent", c.name, e)
+		}
+		if h, _ := e["hash"].(string); len(h) != 64 || (len(stored) > 1 && h == stored[len(stored)-2]["hash"]) {
+			t.Fatalf("%s: stored event's hash %q is not its own 64 hex digits of the chain", c.name, e["hash"])
 		}
 	}
 	for i := 1; i < len(positions); i++ {

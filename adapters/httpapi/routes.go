@@ -32,6 +32,13 @@ func (s *Server) routes() http.Handler {
 	route("/v1/leads/{lead_id}/events", methods{http.MethodGet: auditor(s.leadEvents)})
 	route("/v1/status", methods{http.MethodGet: auditor(s.status)})
 	route("/v1/projections/lead_view/rebuild", methods{http.MethodPost: operator(s.rebuildLeadView)})
+	if s.cfg.Audit != nil {
+		route("/v1/checkpoints", methods{http.MethodGet: auditor(s.listCheckpoints)})
+		route("/v1/checkpoints/latest", methods{http.MethodGet: auditor(s.latestCheckpoint)})
+		route("/v1/checkpoints/public-key", methods{http.MethodGet: auditor(s.publicKey)})
+		route("/v1/checkpoints/consistency", methods{http.MethodGet: auditor(s.consistency)})
+		route("/v1/events/{id}/proof", methods{http.MethodGet: auditor(s.eventProof)})
+	}
 	if a := s.cfg.Sinks; a != nil {
 		route("/v1/sinks", methods{http.MethodGet: auditor(s.listSinks), http.MethodPost: operator(s.createSink)})
 		route("/v1/sinks/{id}", methods{http.MethodGet: auditor(s.sinkAction(a.Sink)), http.MethodDelete: operator(s.deleteSink)})

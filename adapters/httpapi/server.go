@@ -24,6 +24,7 @@ type EventLog interface {
 	ReadAll(ctx context.Context, after int64, limit int, f eventstore.Filter) ([]domain.Event, error)
 	ReadStream(ctx context.Context, leadID uuid.UUID) ([]domain.Event, error)
 	Head(ctx context.Context) (int64, error)
+	PositionOf(ctx context.Context, id uuid.UUID) (int64, error)
 	RecordRejection(ctx context.Context, r domain.RejectedWebhook) error
 	Ping(ctx context.Context) error
 }
@@ -36,6 +37,8 @@ type Config struct {
 	Leads LeadReader
 	// Sinks is the registry behind /v1/sinks and /v1/replays; nil serves no sinks API.
 	Sinks SinkAdmin
+	// Audit serves the checkpoints and proofs; nil serves no audit API.
+	Audit *Audit
 	// MaxBodyBytes caps an ingest body; larger bodies get 413. Must be positive.
 	MaxBodyBytes int64
 	// AppendTimeout bounds the wait for a commit, below LeadFloAgent's 5 s deadline. Defaults to 4s.

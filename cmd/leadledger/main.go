@@ -3,6 +3,7 @@
 //	leadledger serve   [--config FILE]   run the server (migrates the schema first)
 //	leadledger migrate [--config FILE]   create or upgrade the schema, idempotent
 //	leadledger rebuild [--config FILE]   drop the lead view and fold the whole log again
+//	leadledger verify  [--config FILE] [--from N]   check every raw body and the hash chain
 //	leadledger version
 package main
 
@@ -29,7 +30,7 @@ func main() {
 
 func run(ctx context.Context, args []string, getenv func(string) string, stdout io.Writer) error {
 	if len(args) == 0 {
-		return fmt.Errorf("usage: leadledger serve|migrate|rebuild|version [--config FILE]")
+		return fmt.Errorf("usage: leadledger serve|migrate|rebuild|verify|version [--config FILE]")
 	}
 	switch cmd, rest := args[0], args[1:]; cmd {
 	case "serve":
@@ -38,10 +39,12 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout 
 		return migrate(ctx, rest, getenv)
 	case "rebuild":
 		return rebuild(ctx, rest, getenv, stdout)
+	case "verify":
+		return verify(ctx, rest, getenv, stdout)
 	case "version":
 		_, err := fmt.Fprintln(stdout, "leadledger", version)
 		return err
 	default:
-		return fmt.Errorf("unknown command %q: usage: leadledger serve|migrate|rebuild|version [--config FILE]", cmd)
+		return fmt.Errorf("unknown command %q: usage: leadledger serve|migrate|rebuild|verify|version [--config FILE]", cmd)
 	}
 }

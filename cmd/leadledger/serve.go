@@ -17,6 +17,7 @@ import (
 	"github.com/leadledger/leadledger/adapters/httpapi"
 	"github.com/leadledger/leadledger/adapters/sinks"
 	"github.com/leadledger/leadledger/eventstore"
+	"github.com/leadledger/leadledger/eventstore/audit"
 	"github.com/leadledger/leadledger/projections"
 )
 
@@ -64,6 +65,10 @@ func serve(ctx context.Context, args []string, getenv func(string) string) error
 	} else if n > 0 {
 		log.Info("sealed the credentials of sinks stored in plain text", "sinks", n, "key", keyring.KeyID())
 	}
+	auditing, err := openAudit(ctx, cfg, store, keyring, log)
+	if err != nil {
+		return err
+	}
 	reg := prometheus.NewRegistry()
 	if cfg.RunProjections {
 		delivery, err := sinks.NewManager(sinks.Config{Logger: log, Registerer: reg, Leads: view}, store, registry)
@@ -75,6 +80,8 @@ func serve(ctx context.Context, args []string, getenv func(string) string) error
 		var readers sync.WaitGroup
 		readers.Go(func() { keepRunning(readersCtx, log, "lead view", view.Run) })
 		readers.Go(func() { keepRunning(readersCtx, log, "sink delivery", delivery.Run) })
+		checkpoints := &audit.Checkpointer{Tree: auditing.Tree, Signer: auditing.Signer, Every: cfg.CheckpointInterval, Log: log}
+		readers.Go(func() { checkpoints.Run(readersCtx) })
 		defer func() { stopReaders(); readers.Wait() }()
 	}
 
@@ -88,7 +95,7 @@ func serve(ctx context.Context, args []string, getenv func(string) string) error
 			Help: "Chunks the lead view folded while far behind the log (20,000 events each on PostgreSQL).",
 		}, func() float64 { return float64(view.CatchUpChunks()) }))
 	api, err := httpapi.New(httpapi.Config{
-		Sources: cfg.Sources, Tokens: cfg.Tokens, Leads: view, Sinks: registry, MaxBodyBytes: cfg.MaxBodyBytes, Logger: log, Registry: reg,
+		Sources: cfg.Sources, Tokens: cfg.Tokens, Leads: view, Sinks: registry, Audit: auditing, MaxBodyBytes: cfg.MaxBodyBytes, Logger: log, Registry: reg,
 		Metrics: httpapi.MetricsAccess{Separate: cfg.Metrics.Listen != "", Tokens: cfg.Metrics.Tokens},
 	}, store)
 	if err != nil {

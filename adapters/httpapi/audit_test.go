@@ -1,0 +1,136 @@
+package httpapi_test
+
+import (
+	"context"
+	"encoding/hex"
+	"fmt"
+	"net/http"
+	"testing"
+
+	"golang.org/x/mod/sumdb/note"
+
+	"github.com/leadledger/leadledger/eventstore/eventstoretest"
+)
+
+func (l *ledger) getAs(t *testing.T, token, path string) (int, map[string]any) {
+	t.Helper()
+	req, _ := http.NewRequest(http.MethodGet, l.url+path, nil)
+	if token != "" {
+		req.Header.Set("Authorization", "Bearer "+token)
+	}
+	return do(t, req)
+}
+
+func hexes(t *testing.T, v any) [][]byte {
+	t.Helper()
+	list, _ := v.([]any)
+	out := make([][]byte, len(list))
+	for i, h := range list {
+		b, err := hex.DecodeString(h.(string))
+		if err != nil {
+			t.Fatalf("%v is not hex", h)
+		}
+		out[i] = b
+	}
+	return out
+}
+
+// An auditor checks an event's inclusion and the log's consistency from the API alone: the
+// public key, a signed checkpoint, the proofs, and RFC 9162's verification written in the test.
+func TestCheckpointsAndProofsOverHTTP(t *testing.T) {
+	for _, backend := range eventstoretest.Backends {
+		t.Run(backend, func(t *testing.T) {
+			l := newLedger(t, backend)
+			if status, reply := l.getAs(t, auditorToken, "/v1/checkpoints/latest"); status != http.StatusNotFound || reply["message"] == "" {
+				t.Fatalf("latest before any checkpoint: %d %v, want 404 with a message", status, reply)
+			}
+			body := exampleBody(t, "leadflo-visitor-created.json")
+			ingest := func(n int) {
+				for range n {
+					if status, reply := l.post(t, "/v1/ingest/leadflo", body, header("X-Webhook-Secret", leadfloSecret)); status != 200 {
+						t.Fatalf("ingest: %d %v", status, reply)
+					}
+				}
+			}
+			ingest(5)
+			if _, err := l.checkpoints.Step(context.Background()); err != nil {
+				t.Fatal(err)
+			}
+			ingest(6)
+			events := l.events(t)
+			late := events[len(events)-1]["id"].(string) // not in any checkpoint yet
+			if status, reply := l.getAs(t, auditorToken, "/v1/events/"+late+"/proof"); status != http.StatusConflict || reply["message"] == "" {
+				t.Fatalf("proof of an event after the latest checkpoint: %d %v, want 409", status, reply)
+			}
+			if _, err := l.checkpoints.Step(context.Background()); err != nil {
+				t.Fatal(err)
+			}
+
+			_, key := l.getAs(t, auditorToken, "/v1/checkpoints/public-key")
+			verifier, err := note.NewVerifier(key["verifier_key"].(string))
+			if err != nil {
+				t.Fatalf("public key %v: %v", key, err)
+			}
+			status, latest := l.getAs(t, auditorToken, "/v1/checkpoints/latest")
+			if status != 200 || latest["tree_size"] != float64(11) || latest["key_id"] != key["key_id"] {
+				t.Fatalf("latest checkpoint: %d %v", status, latest)
+			}
+			if _, err := note.Open([]byte(latest["note"].(string)), note.VerifierList(verifier)); err != nil {
+				t.Fatalf("the latest checkpoint's note does not verify with the public key: %v", err)
+			}
+			root, _ := hex.DecodeString(latest["root"].(string))
+			for i, e := range events {
+				status, p := l.getAs(t, auditorToken, "/v1/events/"+e["id"].(string)+"/proof")
+				if status != 200 || p["leaf_index"] != float64(i) || p["root"] != latest["root"] {
+					t.Fatalf("proof of event %d: %d %v", i, status, p)
+				}
+				leaf, _ := hex.DecodeString(e["hash"].(string))
+				if !eventstoretest.VerifyInclusion(uint64(i), 11, eventstoretest.LeafHash(leaf), hexes(t, p["audit_path"]), root) {
+					t.Fatalf("the inclusion proof of event %d does not verify against the checkpoint", i)
+				}
+			}
+			_, list := l.getAs(t, auditorToken, "/v1/checkpoints?limit=10")
+			checkpoints := list["checkpoints"].([]any)
+			if len(checkpoints) != 2 {
+				t.Fatalf("checkpoints: %v", list)
+			}
+			first := checkpoints[1].(map[string]any)
+			status, c := l.getAs(t, auditorToken, "/v1/checkpoints/consistency?first=5&second=11")
+			firstRoot, _ := hex.DecodeString(first["root"].(string))
+			if status != 200 || c["first_root"] != first["root"] ||
+				!eventstoretest.VerifyConsistency(5, 11, hexes(t, c["proof"]), firstRoot, root) {
+				t.Fatalf("consistency 5 -> 11: %d %v", status, c)
+			}
+			// An older tree head, by size: its proof checks against the first checkpoint.
+			_, p := l.getAs(t, auditorToken, "/v1/events/"+events[2]["id"].(string)+"/proof?tree_size=5")
+			leaf, _ := hex.DecodeString(events[2]["hash"].(string))
+			if p["root"] != first["root"] || !eventstoretest.VerifyInclusion(2, 5, eventstoretest.LeafHash(leaf), hexes(t, p["audit_path"]), firstRoot) {
+				t.Fatalf("proof at tree size 5: %v", p)
+			}
+
+			for _, c := range []struct {
+				name, token, path string
+				want              int
+			}{
+				{"no token", "", "/v1/checkpoints/latest", 401},
+				{"operator", operatorToken, "/v1/checkpoints/latest", 200},
+				{"unknown event", auditorToken, "/v1/events/0195c6a1-7f00-7000-8000-000000000000/proof", 404},
+				{"not an id", auditorToken, "/v1/events/nope/proof", 404},
+				{"tree size 0", auditorToken, "/v1/events/" + late + "/proof?tree_size=0", 400},
+				{"tree size beyond the tree", auditorToken, "/v1/events/" + late + "/proof?tree_size=12", 400},
+				{"tree size not a number", auditorToken, "/v1/events/" + late + "/proof?tree_size=x", 400},
+				{"first above second", auditorToken, "/v1/checkpoints/consistency?first=11&second=5", 400},
+				{"second missing", auditorToken, "/v1/checkpoints/consistency?first=5", 400},
+				{"limit zero", auditorToken, "/v1/checkpoints?limit=0", 400},
+			} {
+				status, reply := l.getAs(t, c.token, c.path)
+				if status != c.want || (status != 200 && reply["message"] == "") {
+					t.Errorf("%s: %d %v, want %d with a message", c.name, status, reply, c.want)
+				}
+			}
+			if status, _ := l.getAs(t, auditorToken, fmt.Sprintf("/v1/events/%s/proof?tree_size=11", late)); status != 200 {
+				t.Errorf("proof of the latest event at the full size: %d", status)
+			}
+		})
+	}
+}
