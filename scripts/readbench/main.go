@@ -1,6 +1,8 @@
 // Command readbench measures the read API of a running ledger: a lead's history
 // (GET /v1/leads/{id}/events) and an email lookup (GET /v1/leads?email=), from concurrent
-// readers over leads sampled from the view. Loopback only; it stops by itself.
+// readers over leads sampled from the view; with -proofs, an event's inclusion proof
+// (GET /v1/events/{id}/proof) and a consistency proof against the latest checkpoint, over events
+// sampled from the log. Loopback only; it stops by itself.
 //
 //	go run ./scripts/readbench -url http://127.0.0.1:8080 -token demo-auditor-token -d 20s
 package main
@@ -29,12 +31,16 @@ func main() {
 	token := flag.String("token", "demo-auditor-token", "auditor token")
 	readers := flag.Int("c", 8, "concurrent readers")
 	duration := flag.Duration("d", 20*time.Second, "how long to read")
-	sample := flag.Int("sample", 5000, "leads to sample from the view")
+	sample := flag.Int("sample", 5000, "leads (or events) to sample")
+	proofs := flag.Bool("proofs", false, "measure inclusion and consistency proofs instead")
 	flag.Parse()
 	client := &http.Client{Timeout: 10 * time.Second}
-	leads, err := sampleLeads(client, *base, *token, *sample)
-	if err != nil || len(leads) == 0 {
-		fmt.Fprintln(os.Stderr, "readbench: no leads to read:", err)
+	targets, names, err := leadTargets(client, *base, *token, *sample)
+	if *proofs {
+		targets, names, err = proofTargets(client, *base, *token, *sample)
+	}
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "readbench: nothing to read:", err)
 		os.Exit(1)
 	}
 	var mu sync.Mutex
@@ -47,11 +53,7 @@ func main() {
 			defer wg.Done()
 			rng := rand.New(rand.NewPCG(seed, 7))
 			for time.Now().Before(deadline) {
-				l := leads[rng.IntN(len(leads))]
-				for name, path := range map[string]string{
-					"history":      "/v1/leads/" + l.ID + "/events",
-					"email lookup": "/v1/leads?email=" + url.QueryEscape(l.Email),
-				} {
+				for name, path := range targets(rng) {
 					took, err := get(client, *base+path, *token)
 					if err != nil {
 						fmt.Fprintln(os.Stderr, "readbench:", err)
@@ -65,15 +67,76 @@ func main() {
 		}(uint64(r))
 	}
 	wg.Wait()
-	for _, name := range []string{"history", "email lookup"} {
+	for _, name := range names {
 		d := latencies[name]
 		sort.Slice(d, func(i, j int) bool { return d[i] < d[j] })
 		if len(d) == 0 {
 			continue
 		}
 		p := func(q float64) time.Duration { return d[int(q*float64(len(d)-1))].Round(10 * time.Microsecond) }
-		fmt.Printf("%-13s requests=%d p50=%s p99=%s max=%s\n", name, len(d), p(.5), p(.99), p(1))
+		fmt.Printf("%-16s requests=%d p50=%s p99=%s max=%s\n", name, len(d), p(.5), p(.99), p(1))
 	}
+}
+
+// targets picks the next paths to read, by measure name.
+type targets func(rng *rand.Rand) map[string]string
+
+func leadTargets(client *http.Client, base, token string, n int) (targets, []string, error) {
+	leads, err := sampleLeads(client, base, token, n)
+	if err == nil && len(leads) == 0 {
+		err = fmt.Errorf("the view has no leads")
+	}
+	return func(rng *rand.Rand) map[string]string {
+		l := leads[rng.IntN(len(leads))]
+		return map[string]string{
+			"history":      "/v1/leads/" + l.ID + "/events",
+			"email lookup": "/v1/leads?email=" + url.QueryEscape(l.Email),
+		}
+	}, []string{"history", "email lookup"}, err
+}
+
+// proofTargets samples n events of the latest checkpoint's tree, at random positions.
+func proofTargets(client *http.Client, base, token string, n int) (targets, []string, error) {
+	var latest struct {
+		TreeSize int64 `json:"tree_size"`
+	}
+	if err := getJSON(client, base+"/v1/checkpoints/latest", token, &latest); err != nil {
+		return nil, nil, err
+	}
+	var ids []string
+	for range n {
+		var page struct {
+			Events []struct {
+				ID string `json:"id"`
+			} `json:"events"`
+		}
+		if err := getJSON(client, fmt.Sprintf("%s/v1/events?limit=1&after=%d", base, rand.Int64N(latest.TreeSize)), token, &page); err != nil {
+			return nil, nil, err
+		}
+		for _, e := range page.Events {
+			ids = append(ids, e.ID)
+		}
+	}
+	return func(rng *rand.Rand) map[string]string {
+		return map[string]string{
+			"inclusion proof":   "/v1/events/" + ids[rng.IntN(len(ids))] + "/proof",
+			"consistency proof": fmt.Sprintf("/v1/checkpoints/consistency?first=%d&second=%d", 1+rng.Int64N(latest.TreeSize), latest.TreeSize),
+		}
+	}, []string{"inclusion proof", "consistency proof"}, nil
+}
+
+func getJSON(client *http.Client, u, token string, out any) error {
+	req, _ := http.NewRequest(http.MethodGet, u, nil)
+	req.Header.Set("Authorization", "Bearer "+token)
+	resp, err := client.Do(req)
+	if err != nil {
+		return err
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		return fmt.Errorf("GET %s: %s", u, resp.Status)
+	}
+	return json.NewDecoder(resp.Body).Decode(out)
 }
 
 func sampleLeads(client *http.Client, base, token string, n int) ([]lead, error) {
