@@ -105,7 +105,6 @@ func (s *Store) appendTx(ctx context.Context, batch []*appendRequest) error {
 // write inserts the events with their versions and positions.
 func (s *Store) write(ctx context.Context, start appendStart, events []*domain.Event) error {
 	versions, prev := start.versions, start.prevHash
-	msgs := make(message.Messages, 0, len(events))
 	for i, e := range events {
 		e.Position = start.positions[i]
 		if e.Version == 0 {
@@ -117,13 +116,22 @@ func (s *Store) write(ctx context.Context, start appendStart, events []*domain.E
 			return fmt.Errorf("append: the newest stored event's hash: %w", err)
 		}
 		prev = e.Hash
+	}
+	return s.insert(ctx, start.session, events)
+}
+
+// insert writes events as they are, positions, versions and hashes set, through watermill's
+// publisher.
+func (s *Store) insert(ctx context.Context, session appendSession, events []*domain.Event) error {
+	msgs := make(message.Messages, 0, len(events))
+	for _, e := range events {
 		msg, err := toMessage(*e)
 		if err != nil {
 			return err
 		}
 		msgs = append(msgs, msg)
 	}
-	publisher, err := wsql.NewPublisher(start.session, wsql.PublisherConfig{SchemaAdapter: s.insertSchema(events)}, nil)
+	publisher, err := wsql.NewPublisher(session, wsql.PublisherConfig{SchemaAdapter: s.insertSchema(events)}, nil)
 	if err != nil {
 		return fmt.Errorf("append publisher: %w", err)
 	}

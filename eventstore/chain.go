@@ -116,7 +116,7 @@ func readChain(ctx context.Context, q interface {
 		return nil, fmt.Errorf("read events after %d: %w", after, err)
 	}
 	defer rows.Close()
-	var out []domain.Event
+	out := make([]domain.Event, 0, min(limit, 10_000))
 	for rows.Next() {
 		var e domain.Event
 		var id, lead, typ string
@@ -168,4 +168,16 @@ func (s *Store) PositionOf(ctx context.Context, id uuid.UUID) (int64, error) {
 		return 0, fmt.Errorf("find event %s: %w", id, err)
 	}
 	return position, nil
+}
+
+// HashUpTo is the hash of the newest event at or before a position: the previous hash of the
+// events after it. GenesisHash when there is none.
+func (s *Store) HashUpTo(ctx context.Context, position int64) (string, error) {
+	hash := GenesisHash
+	err := s.reads.QueryRowContext(ctx, `SELECT hash FROM `+eventsTable+` WHERE "offset" <= `+s.dialect.bind(1)+
+		` ORDER BY "offset" DESC LIMIT 1`, position).Scan(&hash)
+	if err != nil && !errors.Is(err, sql.ErrNoRows) {
+		return "", fmt.Errorf("read the hash at position %d: %w", position, err)
+	}
+	return hash, nil
 }

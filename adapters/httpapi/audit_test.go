@@ -1,14 +1,17 @@
 package httpapi_test
 
 import (
+	"bytes"
 	"context"
 	"encoding/hex"
 	"fmt"
+	"io"
 	"net/http"
 	"testing"
 
 	"golang.org/x/mod/sumdb/note"
 
+	"github.com/leadledger/leadledger/eventstore/audit"
 	"github.com/leadledger/leadledger/eventstore/eventstoretest"
 )
 
@@ -132,5 +135,55 @@ func TestCheckpointsAndProofsOverHTTP(t *testing.T) {
 				t.Errorf("proof of the latest event at the full size: %d", status)
 			}
 		})
+	}
+}
+
+// GET /v1/export streams the export format to an auditor: it verifies like a file.
+func TestExportOverHTTP(t *testing.T) {
+	l := newLedger(t, "sqlite")
+	body := exampleBody(t, "leadflo-visitor-created.json")
+	for range 7 {
+		if status, reply := l.post(t, "/v1/ingest/leadflo", body, header("X-Webhook-Secret", leadfloSecret)); status != 200 {
+			t.Fatalf("ingest: %d %v", status, reply)
+		}
+	}
+	if _, err := l.checkpoints.Step(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	get := func(query, token string) (*http.Response, []byte) {
+		req, _ := http.NewRequest(http.MethodGet, l.url+"/v1/export"+query, nil)
+		if token != "" {
+			req.Header.Set("Authorization", "Bearer "+token)
+		}
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		b, _ := io.ReadAll(resp.Body)
+		return resp, b
+	}
+	resp, export := get("", auditorToken)
+	if resp.StatusCode != 200 || resp.Header.Get("Content-Type") != "application/x-ndjson" {
+		t.Fatalf("export: %d %s", resp.StatusCode, resp.Header.Get("Content-Type"))
+	}
+	v, keys, err := audit.VerifyExport(func() (io.ReadCloser, error) { return io.NopCloser(bytes.NewReader(export)), nil })
+	if err != nil || v.Events != 7 || len(keys) != 1 {
+		t.Fatalf("the export verifies: %+v %v %v", v, keys, err)
+	}
+	if n := bytes.Count(export, []byte("\n")); n != 1+7+1 { // header, events, the checkpoint
+		t.Errorf("export has %d lines, want 9", n)
+	}
+	_, part := get("?from=3&to=5", auditorToken)
+	if n := bytes.Count(part, []byte(`"kind":"event"`)); n != 3 {
+		t.Errorf("from=3&to=5 exported %d events, want 3", n)
+	}
+	for _, c := range []struct {
+		query, token string
+		want         int
+	}{{"", "", 401}, {"?from=0", auditorToken, 400}, {"?from=x", auditorToken, 400}, {"?from=5&to=3", auditorToken, 400}} {
+		if resp, _ := get(c.query, c.token); resp.StatusCode != c.want {
+			t.Errorf("export%s: %d, want %d", c.query, resp.StatusCode, c.want)
+		}
 	}
 }

@@ -38,6 +38,7 @@ func (s *Server) routes() http.Handler {
 		route("/v1/checkpoints/public-key", methods{http.MethodGet: auditor(s.publicKey)})
 		route("/v1/checkpoints/consistency", methods{http.MethodGet: auditor(s.consistency)})
 		route("/v1/events/{id}/proof", methods{http.MethodGet: auditor(s.eventProof)})
+		route("/v1/export", methods{http.MethodGet: auditor(s.exportLog)})
 	}
 	if a := s.cfg.Sinks; a != nil {
 		route("/v1/sinks", methods{http.MethodGet: auditor(s.listSinks), http.MethodPost: operator(s.createSink)})

@@ -8,9 +8,9 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"strings"
 	"time"
 
-	"github.com/leadledger/leadledger/adapters/config"
 	"github.com/leadledger/leadledger/eventstore"
 	"github.com/leadledger/leadledger/eventstore/audit"
 )
@@ -18,35 +18,33 @@ import (
 // errBroken is verify's failure: the log does not verify (exit status 1, like any error).
 var errBroken = errors.New("the log does not verify")
 
-// verify checks the whole log: every raw body against its SHA-256, every hash against the
-// chain, and prints the Merkle tree head over it.
+// verify checks a store's log, or an export file: every raw body against its SHA-256, every
+// hash against the chain, every checkpoint's signature and root; it prints the Merkle tree head.
 func verify(ctx context.Context, args []string, getenv func(string) string, stdout io.Writer) error {
 	fs := flag.NewFlagSet("leadledger verify", flag.ContinueOnError)
 	path := fs.String("config", getenv("LEDGER_CONFIG"), "YAML configuration file (or LEDGER_CONFIG)")
+	file := fs.String("file", "", "an export file to verify instead of the store")
 	from := fs.Int64("from", 0, "verify from this position on, taking the events before it on trust")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
-	cfg, err := config.Load(*path, getenv)
-	if err != nil {
-		return fmt.Errorf("configuration: %w", err)
-	}
-	store, err := openStore(ctx, cfg, newLogger(cfg.LogLevel))
-	if err != nil {
-		return err
-	}
-	defer store.Close()
-	start, lastReport := time.Now(), time.Now()
-	v, err := audit.Verify(ctx, store, *from, func(v audit.Verified) {
-		if isTerminal(os.Stderr) && time.Since(lastReport) >= time.Second {
-			lastReport = time.Now()
-			fmt.Fprintf(os.Stderr, "\rverified %d events (position %d), %.0f events/s", v.Events, v.Position,
-				float64(v.Events)/time.Since(start).Seconds())
+	started := time.Now()
+	var v audit.Verified
+	var keys []string
+	var err error
+	if *file != "" {
+		v, keys, err = audit.VerifyExport(func() (io.ReadCloser, error) { return openExport(*file) })
+	} else {
+		var tree *audit.Tree
+		var store *eventstore.Store
+		if tree, store, err = openTree(ctx, *path, getenv); err != nil {
+			return err
 		}
-	})
-	if isTerminal(os.Stderr) {
-		fmt.Fprint(os.Stderr, "\r\033[K")
+		defer store.Close()
+		progress := progressLine("verified", started)
+		v, err = audit.Verify(ctx, tree, *from, func(v audit.Verified) { progress(v.Events) })
 	}
+	endProgress()
 	var broken *eventstore.BrokenChainError
 	if errors.As(err, &broken) {
 		fmt.Fprintf(stdout, "broken at position %d: %s: %s\n", broken.Position, broken.What, broken.Detail)
@@ -55,7 +53,12 @@ func verify(ctx context.Context, args []string, getenv func(string) string, stdo
 	if err != nil {
 		return fmt.Errorf("verify: %w", err)
 	}
-	_, err = fmt.Fprintf(stdout, "ok: %d events, root %s\n", v.Events, hex.EncodeToString(v.Root))
+	if _, err := fmt.Fprintf(stdout, "ok: %d events, root %s\n", v.Events, hex.EncodeToString(v.Root)); err != nil {
+		return err
+	}
+	if len(keys) > 0 { // an export names its keys itself: the reader compares them with the one they hold
+		_, err = fmt.Fprintf(stdout, "checkpoints signed by: %s\n", strings.Join(keys, ", "))
+	}
 	return err
 }
 

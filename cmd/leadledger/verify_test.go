@@ -11,11 +11,13 @@ import (
 
 	"github.com/leadledger/leadledger/domain"
 	"github.com/leadledger/leadledger/eventstore"
+	"github.com/leadledger/leadledger/eventstore/audit"
 	"github.com/leadledger/leadledger/eventstore/eventstoretest"
 )
 
-// verify prints the tree head of a clean log; once a raw byte or a covered field is changed
-// behind the database's back, it exits 1 naming the position and what broke there.
+// verify prints the tree head of a clean log; once a raw byte, a covered field, a checkpoint or
+// the log's length is changed behind the database's back, it exits 1 naming the position and
+// what broke there.
 func TestVerify(t *testing.T) {
 	for _, backend := range eventstoretest.Backends {
 		t.Run(backend, func(t *testing.T) {
@@ -29,11 +31,17 @@ func TestVerify(t *testing.T) {
 			if err := store.Migrate(ctx); err != nil {
 				t.Fatal(err)
 			}
+			checkpoints := newCheckpointer(t, store)
 			for i := range 30 {
 				raw := []byte(fmt.Sprintf(`{"visitorId":"v%d","email":"p%d@example.com"}`, i%9, i))
 				e := domain.NewEvent("leadflo", "leadflo", domain.Parsed{Type: domain.LeadCaptured, LeadKey: fmt.Sprint(i % 9)}, raw, time.Now())
 				if _, err := store.Append(ctx, e); err != nil {
 					t.Fatal(err)
+				}
+				if i == 19 || i == 29 { // checkpoints of 20 and 30 events
+					if _, err := checkpoints.Step(ctx); err != nil {
+						t.Fatal(err)
+					}
 				}
 			}
 			events, err := store.ReadAll(ctx, 0, 100, eventstore.Filter{})
@@ -85,6 +93,60 @@ func TestVerify(t *testing.T) {
 			if out, err := verify(); err == nil || !strings.HasPrefix(out, fmt.Sprintf("broken at position %d: hash:", events[20].Position)) {
 				t.Fatalf("a covered field changed: %q, %v; want exit 1 naming position %d and hash", out, err, events[20].Position)
 			}
+			tamper("source", events[20].Source, events[20].Position)
+
+			// A checkpoint whose root was changed no longer verifies (its note signs the old one).
+			exec := func(q string, args ...any) {
+				t.Helper()
+				if _, err := store.DB().ExecContext(ctx, store.Rebind(q), args...); err != nil {
+					t.Fatalf("%s: %v", q, err)
+				}
+			}
+			exec(`UPDATE ledger_checkpoints SET root = ? WHERE tree_size = 20`, strings.Repeat("ab", 32))
+			if out, err := verify(); err == nil || !strings.HasPrefix(out, fmt.Sprintf("broken at position %d: checkpoint:", events[19].Position)) {
+				t.Fatalf("a checkpoint's root changed: %q, %v; want exit 1 naming position %d and checkpoint", out, err, events[19].Position)
+			}
+			exec(`UPDATE ledger_checkpoints SET root = ? WHERE tree_size = 20`, hex.EncodeToString(eventstoretest.MerkleRoot(leaves[:20])))
+			if out, err := verify(); err != nil || out != want {
+				t.Fatalf("the checkpoint restored: %q, %v", out, err)
+			}
+			// A checkpoint re-signed by a key the ledger never published does not verify.
+			forger := newCheckpointer(t, store).Signer
+			forged, err := forger.Sign(20, eventstoretest.MerkleRoot(leaves[:20]), time.Now())
+			if err != nil {
+				t.Fatal(err)
+			}
+			var note string
+			if err := store.DB().QueryRowContext(ctx, `SELECT note FROM ledger_checkpoints WHERE tree_size = 20`).Scan(&note); err != nil {
+				t.Fatal(err)
+			}
+			exec(`UPDATE ledger_checkpoints SET note = ? WHERE tree_size = 20`, forged.Note)
+			if out, err := verify(); err == nil || !strings.Contains(out, "checkpoint: the checkpoint of 20 events does not verify") {
+				t.Fatalf("a forged signature: %q, %v", out, err)
+			}
+			exec(`UPDATE ledger_checkpoints SET note = ? WHERE tree_size = 20`, note)
+			// Events a checkpoint covered, removed: the log is shorter than what was signed.
+			exec(`DELETE FROM ledger_events WHERE "offset" > ?`, events[27].Position)
+			if out, err := verify(); err == nil || !strings.Contains(out, "checkpoint: a checkpoint of 30 events was signed, and the log holds 28") {
+				t.Fatalf("events removed: %q, %v; want the checkpoint of 30 named", out, err)
+			}
 		})
 	}
+}
+
+func newCheckpointer(t *testing.T, store *eventstore.Store) *audit.Checkpointer {
+	t.Helper()
+	tree, err := audit.NewTree(context.Background(), store)
+	if err != nil {
+		t.Fatal(err)
+	}
+	skey, err := audit.GenerateSigningKey("leadledger-test")
+	if err != nil {
+		t.Fatal(err)
+	}
+	signer, err := audit.NewSigner(skey)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return &audit.Checkpointer{Tree: tree, Signer: signer, Every: time.Nanosecond}
 }

@@ -73,21 +73,78 @@ func (s *Signer) Sign(size uint64, root []byte, at time.Time) (Checkpoint, error
 	return Checkpoint{TreeSize: size, Root: root, SignedAt: at.UTC(), KeyID: s.KeyID(), Note: string(signed)}, nil
 }
 
-// saveCheckpoint stores a checkpoint; one of the same size stays as it was.
-func (t *Tree) saveCheckpoint(ctx context.Context, c Checkpoint) error {
-	_, err := t.store.DB().ExecContext(ctx, t.store.Rebind(`INSERT INTO ledger_checkpoints (tree_size, root, signed_at, key_id, note)
-		VALUES (?, ?, ?, ?, ?) ON CONFLICT (tree_size) DO NOTHING`),
-		int64(c.TreeSize), hex.EncodeToString(c.Root), c.SignedAt.Format(time.RFC3339Nano), c.KeyID, c.Note)
+// saveCheckpoint stores a checkpoint and the key it is checked with; one of the same size stays
+// as it was.
+func (t *Tree) saveCheckpoint(ctx context.Context, c Checkpoint, verifierKey string) error {
+	tx, err := t.store.DB().BeginTx(ctx, nil)
 	if err != nil {
 		return fmt.Errorf("save checkpoint %d: %w", c.TreeSize, err)
 	}
-	return nil
+	defer func() { _ = tx.Rollback() }()
+	if _, err := tx.ExecContext(ctx, t.store.Rebind(`INSERT INTO ledger_checkpoint_keys (key_id, verifier_key) VALUES (?, ?)
+		ON CONFLICT (key_id) DO NOTHING`), c.KeyID, verifierKey); err != nil {
+		return fmt.Errorf("save checkpoint %d: its key: %w", c.TreeSize, err)
+	}
+	if _, err := tx.ExecContext(ctx, t.store.Rebind(`INSERT INTO ledger_checkpoints (tree_size, root, signed_at, key_id, note)
+		VALUES (?, ?, ?, ?, ?) ON CONFLICT (tree_size) DO NOTHING`),
+		int64(c.TreeSize), hex.EncodeToString(c.Root), c.SignedAt.Format(time.RFC3339Nano), c.KeyID, c.Note); err != nil {
+		return fmt.Errorf("save checkpoint %d: %w", c.TreeSize, err)
+	}
+	return tx.Commit()
+}
+
+// VerifierKeys are the public keys of every key checkpoints were signed with.
+func (t *Tree) VerifierKeys(ctx context.Context) (note.Verifiers, error) {
+	keys, err := t.verifierKeysByID(ctx)
+	if err != nil {
+		return nil, err
+	}
+	return verifiers(keys)
+}
+
+func verifiers(keys map[string]string) (note.Verifiers, error) {
+	var list []note.Verifier
+	for _, vkey := range keys {
+		v, err := note.NewVerifier(vkey)
+		if err != nil {
+			return nil, fmt.Errorf("checkpoint key %q: %w", vkey, err)
+		}
+		list = append(list, v)
+	}
+	return note.VerifierList(list...), nil
+}
+
+// verifierKeysByID are the checkpoints' verifier keys by key id.
+func (t *Tree) verifierKeysByID(ctx context.Context) (map[string]string, error) {
+	rows, err := t.store.ReadDB().QueryContext(ctx, `SELECT key_id, verifier_key FROM ledger_checkpoint_keys`)
+	if err != nil {
+		return nil, fmt.Errorf("read the checkpoints' keys: %w", err)
+	}
+	defer rows.Close()
+	keys := map[string]string{}
+	for rows.Next() {
+		var id, vkey string
+		if err := rows.Scan(&id, &vkey); err != nil {
+			return nil, fmt.Errorf("read the checkpoints' keys: %w", err)
+		}
+		keys[id] = vkey
+	}
+	return keys, rows.Err()
+}
+
+// CheckpointsAfter lists checkpoints by size from the smallest larger than after.
+func (t *Tree) CheckpointsAfter(ctx context.Context, after uint64, limit int) ([]Checkpoint, error) {
+	return t.queryCheckpoints(ctx, `WHERE tree_size > ? ORDER BY tree_size LIMIT ?`, int64(after), limit)
 }
 
 // Checkpoints lists the checkpoints, newest first, at most limit of them.
 func (t *Tree) Checkpoints(ctx context.Context, limit int) ([]Checkpoint, error) {
+	return t.queryCheckpoints(ctx, `ORDER BY tree_size DESC LIMIT ?`, limit)
+}
+
+func (t *Tree) queryCheckpoints(ctx context.Context, where string, args ...any) ([]Checkpoint, error) {
 	rows, err := t.store.ReadDB().QueryContext(ctx, t.store.Rebind(`SELECT tree_size, root, signed_at, key_id, note
-		FROM ledger_checkpoints ORDER BY tree_size DESC LIMIT ?`), limit)
+		FROM ledger_checkpoints `+where), args...)
 	if err != nil {
 		return nil, fmt.Errorf("list checkpoints: %w", err)
 	}

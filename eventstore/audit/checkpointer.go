@@ -77,5 +77,5 @@ func (c *Checkpointer) Step(ctx context.Context) (Checkpoint, error) {
 	if err != nil {
 		return Checkpoint{}, err
 	}
-	return cp, c.Tree.saveCheckpoint(ctx, cp)
+	return cp, c.Tree.saveCheckpoint(ctx, cp, c.Signer.VerifierKey())
 }

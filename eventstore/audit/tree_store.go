@@ -41,6 +41,12 @@ func NewTree(ctx context.Context, store *eventstore.Store) (*Tree, error) {
 			hash TEXT NOT NULL,
 			PRIMARY KEY (level, idx)
 		)`,
+		// The public keys checkpoints were signed with, so anyone may check every checkpoint,
+		// including those of a key since replaced.
+		`CREATE TABLE IF NOT EXISTS ledger_checkpoint_keys (
+			key_id TEXT PRIMARY KEY,
+			verifier_key TEXT NOT NULL
+		)`,
 		`CREATE TABLE IF NOT EXISTS ledger_checkpoints (
 			tree_size BIGINT PRIMARY KEY,
 			root TEXT NOT NULL,

@@ -4,9 +4,18 @@
 package audit
 
 import (
+	"bytes"
 	"context"
 	"crypto/sha256"
+	"encoding/base64"
 	"encoding/hex"
+	"fmt"
+	"strconv"
+	"strings"
+
+	"golang.org/x/mod/sumdb/note"
+
+	"github.com/leadledger/leadledger/domain"
 
 	"github.com/leadledger/leadledger/eventstore"
 )
@@ -25,46 +34,160 @@ const verifyPage = 5000
 // Verify reads the whole log in position order, in constant memory, and checks each event
 // from position from on: its raw body against its raw_sha256, its hash against the chain's
 // rule and the hash before it. Events before from are taken on trust (their hashes still
-// count in the root). It returns what it verified, or a *eventstore.BrokenChainError naming
-// the first position that fails. progress, if not nil, is called after every page.
-func Verify(ctx context.Context, store *eventstore.Store, from int64, progress func(Verified)) (Verified, error) {
-	tree := newTreeBuilder()
+// count in the root). Every checkpoint is checked too: its signature, by the key it names, and
+// its root, against the tree of that many events. It returns what it verified, or a
+// *eventstore.BrokenChainError naming the first position that fails. progress, if not nil, is
+// called after every page.
+func Verify(ctx context.Context, tree *Tree, from int64, progress func(Verified)) (Verified, error) {
+	checkpoints, err := newCheckpointWalk(ctx, tree)
+	if err != nil {
+		return Verified{}, err
+	}
+	built := newTreeBuilder()
 	var v Verified
 	prev := eventstore.GenesisHash
+	ctx, stop := context.WithCancel(ctx) // an early return stops the reader
+	defer stop()
+	pages := readAhead(ctx, tree.store)
 	for {
-		events, err := store.ReadChain(ctx, v.Position, verifyPage)
+		page := <-pages
+		events, err := page.events, page.err
 		if err != nil {
 			return v, err
 		}
 		for _, e := range events {
 			if e.Position >= from {
-				if sum := sha256.Sum256(e.Raw); hex.EncodeToString(sum[:]) != e.RawSHA256 {
-					return v, &eventstore.BrokenChainError{Position: e.Position, What: "raw_sha256",
-						Detail: "the raw body's SHA-256 is " + hex.EncodeToString(sum[:]) + ", stored " + e.RawSHA256}
-				}
-				want, err := eventstore.ChainHash(prev, e)
-				if err != nil {
-					return v, &eventstore.BrokenChainError{Position: e.Position, What: "hash", Detail: "the previous " + err.Error()}
-				}
-				if want != e.Hash {
-					return v, &eventstore.BrokenChainError{Position: e.Position, What: "hash",
-						Detail: "the chain gives " + want + ", stored " + e.Hash}
+				if err := checkEvent(prev, e); err != nil {
+					return v, err
 				}
 			}
-			if err := tree.append(e.Hash); err != nil {
+			if err := built.append(e.Hash); err != nil {
 				return v, &eventstore.BrokenChainError{Position: e.Position, What: "hash", Detail: err.Error()}
 			}
 			prev, v.Position = e.Hash, e.Position
 			v.Events++
+			if err := checkpoints.at(ctx, uint64(v.Events), built); err != nil {
+				return v, &eventstore.BrokenChainError{Position: e.Position, What: "checkpoint", Detail: err.Error()}
+			}
 		}
-		if v.Root, err = tree.root(); err != nil {
+		if v.Root, err = built.root(); err != nil {
 			return v, err
 		}
 		if progress != nil {
 			progress(v)
 		}
 		if len(events) < verifyPage {
+			if err := checkpoints.beyond(uint64(v.Events)); err != nil {
+				return v, &eventstore.BrokenChainError{Position: v.Position, What: "checkpoint", Detail: err.Error()}
+			}
 			return v, nil
 		}
 	}
+}
+
+// chainPage is a page of the log as Verify reads it.
+type chainPage struct {
+	events []domain.Event
+	err    error
+}
+
+// readAhead reads the log's pages in order, one page ahead of the verification, so that
+// reading and checking use a core each. It stops after a short page, an error or ctx's end.
+func readAhead(ctx context.Context, store *eventstore.Store) <-chan chainPage {
+	pages := make(chan chainPage, 1)
+	go func() {
+		defer close(pages)
+		for after := int64(0); ; {
+			events, err := store.ReadChain(ctx, after, verifyPage)
+			select {
+			case pages <- chainPage{events, err}:
+			case <-ctx.Done():
+				return
+			}
+			if err != nil || len(events) < verifyPage {
+				return
+			}
+			after = events[len(events)-1].Position
+		}
+	}()
+	return pages
+}
+
+// checkEvent checks an event's raw body and its link in the chain.
+func checkEvent(prev string, e domain.Event) error {
+	if sum := sha256.Sum256(e.Raw); hex.EncodeToString(sum[:]) != e.RawSHA256 {
+		return &eventstore.BrokenChainError{Position: e.Position, What: "raw_sha256",
+			Detail: "the raw body's SHA-256 is " + hex.EncodeToString(sum[:]) + ", stored " + e.RawSHA256}
+	}
+	want, err := eventstore.ChainHash(prev, e)
+	if err != nil {
+		return &eventstore.BrokenChainError{Position: e.Position, What: "hash", Detail: "the previous " + err.Error()}
+	}
+	if want != e.Hash {
+		return &eventstore.BrokenChainError{Position: e.Position, What: "hash", Detail: "the chain gives " + want + ", stored " + e.Hash}
+	}
+	return nil
+}
+
+// checkpointWalk goes through the checkpoints in size order, a page at a time, as the
+// verification reaches each one's size.
+type checkpointWalk struct {
+	verifiers note.Verifiers
+	next      []Checkpoint
+	more      func(ctx context.Context, after uint64) ([]Checkpoint, error) // the next page; nil: next is all
+}
+
+func newCheckpointWalk(ctx context.Context, tree *Tree) (*checkpointWalk, error) {
+	verifiers, err := tree.VerifierKeys(ctx)
+	if err != nil {
+		return nil, err
+	}
+	w := &checkpointWalk{verifiers: verifiers, more: func(ctx context.Context, after uint64) ([]Checkpoint, error) {
+		return tree.CheckpointsAfter(ctx, after, 100)
+	}}
+	w.next, err = w.more(ctx, 0)
+	return w, err
+}
+
+// at checks the checkpoints of size n, once the tree has n leaves.
+func (w *checkpointWalk) at(ctx context.Context, n uint64, built *treeBuilder) error {
+	for len(w.next) > 0 && w.next[0].TreeSize == n {
+		root, err := built.root()
+		if err != nil {
+			return err
+		}
+		if err := w.check(w.next[0], root); err != nil {
+			return err
+		}
+		if w.next = w.next[1:]; len(w.next) == 0 && w.more != nil {
+			if w.next, err = w.more(ctx, n); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+// beyond fails for a checkpoint larger than the log: events it covered are gone.
+func (w *checkpointWalk) beyond(n uint64) error {
+	if len(w.next) > 0 {
+		return fmt.Errorf("a checkpoint of %d events was signed, and the log holds %d", w.next[0].TreeSize, n)
+	}
+	return nil
+}
+
+// check verifies a checkpoint's signature and that it says what the log gives.
+func (w *checkpointWalk) check(c Checkpoint, root []byte) error {
+	n, err := note.Open([]byte(c.Note), w.verifiers)
+	if err != nil {
+		return fmt.Errorf("the checkpoint of %d events does not verify with its key %s: %w", c.TreeSize, c.KeyID, err)
+	}
+	lines := strings.SplitN(n.Text, "\n", 4)
+	if len(lines) < 3 || lines[1] != strconv.FormatUint(c.TreeSize, 10) || lines[2] != base64.StdEncoding.EncodeToString(c.Root) {
+		return fmt.Errorf("the checkpoint of %d events signs another tree: %q", c.TreeSize, n.Text)
+	}
+	if !bytes.Equal(c.Root, root) {
+		return fmt.Errorf("the checkpoint of %d events signed root %x; the log gives %x", c.TreeSize, c.Root, root)
+	}
+	return nil
 }
