@@ -151,7 +151,7 @@ func newLedgerWith(t *testing.T, databaseURL string, configure func(*httpapi.Con
 	if err != nil {
 		t.Fatalf("new server: %v", err)
 	}
-	srv := httptest.NewServer(api)
+	srv := httptest.NewServer(checkedAgainstOpenAPI(t, api))
 	t.Cleanup(func() {
 		srv.Close()
 		stopView()

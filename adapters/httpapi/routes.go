@@ -12,6 +12,11 @@ import (
 )
 
 func (s *Server) routes() http.Handler {
+	return s.accessLog(s.router())
+}
+
+// router is every route, by path and method: openapi.yaml describes each /v1 one.
+func (s *Server) router() *mux.Router {
 	// SkipClean: a path is matched as sent, never cleaned and redirected, so
 	// /v1/ingest/..%2f..%2fetc%2fpasswd is a 404, not a 301 to /etc/passwd.
 	r := mux.NewRouter().SkipClean(true)
@@ -25,6 +30,7 @@ func (s *Server) routes() http.Handler {
 		route("/metrics", methods{http.MethodGet: s.metricsHandler()})
 	}
 	route("/v1/ingest/{source}", methods{http.MethodPost: http.HandlerFunc(s.ingest)})
+	route("/v1/openapi.json", methods{http.MethodGet: http.HandlerFunc(s.openAPI)})
 
 	route("/v1/events", methods{http.MethodGet: auditor(s.listEvents)})
 	route("/v1/leads", methods{http.MethodGet: auditor(s.listLeads)})
@@ -55,7 +61,7 @@ func (s *Server) routes() http.Handler {
 	}
 
 	r.NotFoundHandler = http.HandlerFunc(notFound)
-	return s.accessLog(r)
+	return r
 }
 
 // api guards a read or admin handler: the bearer token's role first, then its parameters.
