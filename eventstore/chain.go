@@ -146,7 +146,7 @@ func (s *Store) ReadHashes(ctx context.Context, after int64, limit int) ([]domai
 		return nil, fmt.Errorf("read hashes after %d: %w", after, err)
 	}
 	defer rows.Close()
-	var out []domain.Event
+	out := make([]domain.Event, 0, min(limit, 10_000))
 	for rows.Next() {
 		var e domain.Event
 		if err := rows.Scan(&e.Position, &e.Hash); err != nil {
