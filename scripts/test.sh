@@ -36,6 +36,16 @@ if ! command -v nats-server >/dev/null && ! [ -x /usr/sbin/nats-server ]; then
   fi
 fi
 
+echo "== chromium (the web UI's tests drive it headless)"
+if ! command -v chromium >/dev/null; then
+  if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
+    apt-get install -y -qq chromium >/dev/null || { apt-get update -qq && apt-get install -y -qq chromium >/dev/null; } ||
+      { echo "FAILED: could not install Debian's chromium"; exit 1; }
+  else
+    echo "FAILED: chromium is missing (Debian: apt-get install chromium)"; exit 1
+  fi
+fi
+
 echo "== npm ci scripts/swverify (the Standard Webhooks reference library, to check sink signatures)"
 command -v npm >/dev/null || { echo "FAILED: npm is missing (Debian: apt-get install nodejs npm)"; exit 1; }
 npm ci --prefix scripts/swverify --no-audit --no-fund --loglevel=error

@@ -18,7 +18,8 @@ func (s *Server) requireRole(role config.Role) func(http.Handler) http.Handler {
 				writeError(w, http.StatusUnauthorized, "Missing bearer token")
 				return
 			}
-			granted, ok := s.roleOf(token)
+			t, ok := config.TokenOf(s.cfg.Tokens, token)
+			granted := t.Role
 			if !ok {
 				writeError(w, http.StatusUnauthorized, "Invalid bearer token")
 				return
@@ -30,16 +31,4 @@ func (s *Server) requireRole(role config.Role) func(http.Handler) http.Handler {
 			next.ServeHTTP(w, r)
 		})
 	}
-}
-
-// roleOf finds the role of a token, comparing it with every configured token.
-func (s *Server) roleOf(token string) (config.Role, bool) {
-	var role config.Role
-	found := false
-	for _, t := range s.cfg.Tokens {
-		if anySecret(token, t.Secrets) {
-			role, found = t.Role, true
-		}
-	}
-	return role, found
 }

@@ -16,6 +16,7 @@ import (
 
 	"github.com/leadledger/leadledger/adapters/httpapi"
 	"github.com/leadledger/leadledger/adapters/sinks"
+	"github.com/leadledger/leadledger/adapters/webui"
 	"github.com/leadledger/leadledger/eventstore"
 	"github.com/leadledger/leadledger/eventstore/audit"
 	"github.com/leadledger/leadledger/projections"
@@ -101,7 +102,16 @@ func serve(ctx context.Context, args []string, getenv func(string) string) error
 	if err != nil {
 		return err
 	}
-	addrs, handlers, names := []string{cfg.Listen}, []http.Handler{api}, []string{"addr"}
+	sourceIDs := make([]string, len(cfg.Sources))
+	for i, src := range cfg.Sources {
+		sourceIDs[i] = src.ID
+	}
+	ui, err := webui.New(webui.Config{Tokens: cfg.Tokens, Leads: view, Sinks: registry, Proofs: auditing.Tree,
+		Sources: sourceIDs, Logger: log}, store)
+	if err != nil {
+		return err
+	}
+	addrs, handlers, names := []string{cfg.Listen}, []http.Handler{webui.Mount(ui, api)}, []string{"addr"}
 	if cfg.Metrics.Listen != "" {
 		addrs, handlers, names = append(addrs, cfg.Metrics.Listen), append(handlers, api.MetricsHandler()), append(names, "metrics_addr")
 	}

@@ -2,6 +2,7 @@ package natssink
 
 import (
 	"bytes"
+	"fmt"
 	"net"
 	"os"
 	"os/exec"
@@ -98,6 +99,20 @@ func (s *natsServer) pause() {
 	if err := s.cmd.Process.Signal(syscall.SIGSTOP); err != nil {
 		s.t.Fatalf("pause nats-server: %v", err)
 	}
+	// The signal is delivered asynchronously: until the process shows as stopped ("T" in
+	// /proc/<pid>/stat) it may still answer, as it did once under load.
+	stat := fmt.Sprintf("/proc/%d/stat", s.cmd.Process.Pid)
+	for deadline := time.Now().Add(5 * time.Second); time.Now().Before(deadline); time.Sleep(time.Millisecond) {
+		b, err := os.ReadFile(stat)
+		if err != nil {
+			s.t.Fatalf("pause nats-server: %v", err)
+		}
+		// The state follows the command name, which is in parentheses.
+		if i := bytes.LastIndexByte(b, ')'); i >= 0 && bytes.HasPrefix(b[i+1:], []byte(" T")) {
+			return
+		}
+	}
+	s.t.Fatal("pause nats-server: the process did not stop within 5s")
 }
 
 // stop kills the server and waits for its process to end. Stopping twice is fine.
