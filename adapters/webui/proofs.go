@@ -3,17 +3,13 @@ package webui
 import (
 	"bytes"
 	"context"
-	"encoding/base64"
 	"encoding/hex"
 	"errors"
 	"fmt"
-	"strconv"
-	"strings"
 	"time"
 
 	"github.com/transparency-dev/merkle/proof"
 	"github.com/transparency-dev/merkle/rfc6962"
-	"golang.org/x/mod/sumdb/note"
 
 	"github.com/leadledger/leadledger/domain"
 	"github.com/leadledger/leadledger/eventstore/audit"
@@ -52,14 +48,8 @@ func (h *Handler) latestCheckpoint(ctx context.Context) (checkpointCheck, error)
 	if err != nil {
 		return checkpointCheck{}, fmt.Errorf("read the checkpoints' keys: %w", err)
 	}
-	n, err := note.Open([]byte(c.Note), verifiers)
-	if err != nil {
-		out.Problem = "its signature does not verify with the key it names (" + c.KeyID + ")"
-		return out, nil
-	}
-	lines := strings.SplitN(n.Text, "\n", 4)
-	if len(lines) < 3 || lines[1] != strconv.FormatUint(c.TreeSize, 10) || lines[2] != base64.StdEncoding.EncodeToString(c.Root) {
-		out.Problem = "the signed text names another tree size or root"
+	if err := audit.CheckSigned(c, verifiers); err != nil {
+		out.Problem = err.Error()
 		return out, nil
 	}
 	root, err := h.cfg.Proofs.Root(ctx, c.TreeSize)

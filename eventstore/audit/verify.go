@@ -176,15 +176,24 @@ func (w *checkpointWalk) beyond(n uint64) error {
 	return nil
 }
 
-// check verifies a checkpoint's signature and that it says what the log gives.
-func (w *checkpointWalk) check(c Checkpoint, root []byte) error {
-	n, err := note.Open([]byte(c.Note), w.verifiers)
+// CheckSigned checks that a checkpoint's note is signed by one of the verifiers and that the
+// signed text names the checkpoint's size and root.
+func CheckSigned(c Checkpoint, verifiers note.Verifiers) error {
+	n, err := note.Open([]byte(c.Note), verifiers)
 	if err != nil {
 		return fmt.Errorf("the checkpoint of %d events does not verify with its key %s: %w", c.TreeSize, c.KeyID, err)
 	}
 	lines := strings.SplitN(n.Text, "\n", 4)
 	if len(lines) < 3 || lines[1] != strconv.FormatUint(c.TreeSize, 10) || lines[2] != base64.StdEncoding.EncodeToString(c.Root) {
 		return fmt.Errorf("the checkpoint of %d events signs another tree: %q", c.TreeSize, n.Text)
+	}
+	return nil
+}
+
+// check verifies a checkpoint's signature and that it says what the log gives.
+func (w *checkpointWalk) check(c Checkpoint, root []byte) error {
+	if err := CheckSigned(c, w.verifiers); err != nil {
+		return err
 	}
 	if !bytes.Equal(c.Root, root) {
 		return fmt.Errorf("the checkpoint of %d events signed root %x; the log gives %x", c.TreeSize, c.Root, root)
