@@ -74,6 +74,8 @@ serve true
 until curl -sf "${auth[@]}" "$base/v1/checkpoints/latest" | grep -q "\"tree_size\":$events,"; do sleep 0.2; done
 tree_secs=$(calc "%.1f" "$EPOCHREALTIME - $t0")
 echo "checkpoint:  the tree over $events events built and signed $tree_secs s after start ($(calc "%.0f" "$events / $tree_secs") events/s)"
+# Proofs once the lead view has caught up too: what an auditor meets on a server at rest.
+until curl -sf "${auth[@]}" "$base/v1/status" | grep -q '"lag":0'; do sleep 0.5; done
 "$work/readbench" -url "$base" -token bench-auditor -proofs -sample 2000 -c 8 -d 10s | sed 's/^/proofs:      /'
 kill -TERM "$pid"; wait "$pid" || true
 awk '/"level":"(ERROR|WARN)"/' "$work/server.log" | head -n 5

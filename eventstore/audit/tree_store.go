@@ -229,34 +229,61 @@ func (t *Tree) rehash(ctx context.Context, nodes proof.Nodes) ([][]byte, error) 
 	return nodes.Rehash(hashes, hasher.HashChildren)
 }
 
-// hashes reads stored nodes: leaves from their event hashes, the others as stored.
+// hashes reads stored nodes, in two queries whatever their number (a proof at 10M events
+// needs about 50): leaves from their event hashes, the others as stored.
 func (t *Tree) hashes(ctx context.Context, q querier, ids []compact.NodeID) ([][]byte, error) {
+	var leaves, nodes []string
+	var leafArgs, nodeArgs []any
+	for _, id := range ids {
+		if id.Level == 0 {
+			leaves, leafArgs = append(leaves, "?"), append(leafArgs, int64(id.Index))
+		} else {
+			nodes, nodeArgs = append(nodes, "(level = ? AND idx = ?)"), append(nodeArgs, int(id.Level), int64(id.Index))
+		}
+	}
+	found := map[compact.NodeID][]byte{}
+	read := func(query string, args []any, leaf bool) error {
+		rows, err := q.QueryContext(ctx, t.store.Rebind(query), args...)
+		if err != nil {
+			return fmt.Errorf("read tree nodes: %w", err)
+		}
+		defer rows.Close()
+		for rows.Next() {
+			var level int
+			var index int64
+			var h string
+			dest := []any{&level, &index, &h}
+			if leaf {
+				dest = dest[1:]
+			}
+			if err := rows.Scan(dest...); err != nil {
+				return fmt.Errorf("read tree nodes: %w", err)
+			}
+			b, err := hex.DecodeString(h)
+			if err != nil {
+				return fmt.Errorf("tree node %d/%d: %w", level, index, err)
+			}
+			if leaf {
+				b = hasher.HashLeaf(b)
+			}
+			found[compact.NewNodeID(uint(level), uint64(index))] = b
+		}
+		return rows.Err()
+	}
+	if len(leaves) > 0 {
+		if err := read(`SELECT leaf, hash FROM ledger_tree_leaves WHERE leaf IN (`+strings.Join(leaves, ",")+`)`, leafArgs, true); err != nil {
+			return nil, err
+		}
+	}
+	if len(nodes) > 0 {
+		if err := read(`SELECT level, idx, hash FROM ledger_tree_nodes WHERE `+strings.Join(nodes, " OR "), nodeArgs, false); err != nil {
+			return nil, err
+		}
+	}
 	out := make([][]byte, len(ids))
 	for i, id := range ids {
-		query, arg := `SELECT hash FROM ledger_tree_nodes WHERE level = ? AND idx = ?`, []any{int(id.Level), int64(id.Index)}
-		if id.Level == 0 {
-			query, arg = `SELECT hash FROM ledger_tree_leaves WHERE leaf = ?`, []any{int64(id.Index)}
-		}
-		rows, err := q.QueryContext(ctx, t.store.Rebind(query), arg...)
-		if err != nil {
-			return nil, fmt.Errorf("read tree node %d/%d: %w", id.Level, id.Index, err)
-		}
-		var h string
-		found := rows.Next()
-		if found {
-			err = rows.Scan(&h)
-		}
-		if err = errors.Join(err, rows.Err(), rows.Close()); err != nil {
-			return nil, fmt.Errorf("read tree node %d/%d: %w", id.Level, id.Index, err)
-		}
-		if !found {
+		if out[i] = found[id]; out[i] == nil {
 			return nil, fmt.Errorf("tree node %d/%d is missing: %w", id.Level, id.Index, domain.ErrNotFound)
-		}
-		if out[i], err = hex.DecodeString(h); err != nil {
-			return nil, fmt.Errorf("tree node %d/%d: %w", id.Level, id.Index, err)
-		}
-		if id.Level == 0 {
-			out[i] = hasher.HashLeaf(out[i])
 		}
 	}
 	return out, nil
