@@ -170,3 +170,37 @@ func TestSignerKeys(t *testing.T) {
 		t.Error("a truncated key was accepted")
 	}
 }
+
+// The signing key kept in the database is made once and read back, sealed: two servers on one
+// database sign with the same key; the wrong master key cannot open it.
+func TestStoredSigningKey(t *testing.T) {
+	s := openStore(t, "sqlite")
+	tree, err := audit.NewTree(context.Background(), s)
+	if err != nil {
+		t.Fatal(err)
+	}
+	seal := func(k string) (string, error) { return "sealed:" + k, nil }
+	open := func(k string) (string, error) {
+		plain, ok := strings.CutPrefix(k, "sealed:")
+		if !ok {
+			return "", fmt.Errorf("not sealed by this key")
+		}
+		return plain, nil
+	}
+	first, created, err := audit.StoredSigningKey(context.Background(), tree, seal, open)
+	if err != nil || !created || !strings.HasPrefix(first, "PRIVATE+KEY+leadledger-") {
+		t.Fatalf("first start: %.20q, created %v, %v", first, created, err)
+	}
+	var stored string
+	if err := s.DB().QueryRow(`SELECT sealed FROM ledger_signing_key`).Scan(&stored); err != nil || stored != "sealed:"+first {
+		t.Fatalf("the key is not stored sealed: %.30q, %v", stored, err)
+	}
+	again, created, err := audit.StoredSigningKey(context.Background(), tree, seal, open)
+	if err != nil || created || again != first {
+		t.Fatalf("second start: same key %v, created %v, %v", again == first, created, err)
+	}
+	wrong := func(string) (string, error) { return "", fmt.Errorf("authentication failed") }
+	if _, _, err := audit.StoredSigningKey(context.Background(), tree, seal, wrong); err == nil || !strings.Contains(err.Error(), "master key") {
+		t.Fatalf("a wrong master key: %v", err)
+	}
+}

@@ -17,7 +17,7 @@ type Checkpointer struct {
 	Signer *Signer
 	Every  time.Duration // default 30 s
 	Poll   time.Duration // how often the log is looked at; default 1 s
-	Log    *slog.Logger
+	Log    *slog.Logger // default slog.Default()
 }
 
 // growStep bounds one transaction of the tree's growth: on SQLite it holds the write lock,
@@ -26,13 +26,16 @@ const growStep = 5000
 
 // Run grows the tree and signs checkpoints until ctx ends.
 func (c *Checkpointer) Run(ctx context.Context) {
-	poll := c.Poll
+	poll, log := c.Poll, c.Log
 	if poll <= 0 {
 		poll = time.Second
 	}
+	if log == nil {
+		log = slog.Default()
+	}
 	for {
 		if _, err := c.Step(ctx); err != nil && ctx.Err() == nil {
-			c.Log.Warn("audit: grow the tree or sign a checkpoint", "err", err)
+			log.Warn("audit: grow the tree or sign a checkpoint", "err", err)
 		}
 		select {
 		case <-ctx.Done():
