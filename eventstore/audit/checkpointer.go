@@ -17,7 +17,7 @@ type Checkpointer struct {
 	Signer *Signer
 	Every  time.Duration // default 30 s
 	Poll   time.Duration // how often the log is looked at; default 1 s
-	Log    *slog.Logger // default slog.Default()
+	Log    *slog.Logger  // default slog.Default()
 }
 
 // growStep bounds one transaction of the tree's growth: on SQLite it holds the write lock,
