@@ -11,6 +11,8 @@ package main
 
 import (
 	"context"
+	"errors"
+	"flag"
 	"fmt"
 	"io"
 	"os"
@@ -21,10 +23,31 @@ import (
 // version is set at build time with -ldflags "-X main.version=...".
 var version = "dev"
 
+// usage is what `leadledger help` prints.
+const usage = `leadledger receives lead webhooks and keeps every one of them as an immutable event.
+
+Usage: leadledger <command> [flags]   (every command takes --config FILE, or LEDGER_CONFIG)
+
+  serve     run the server (migrates the schema first)
+  migrate   create or upgrade the schema, idempotent
+  rebuild   drop the lead view and fold the whole log again
+  verify    check the log: raw bodies, the hash chain, every checkpoint (--file EXPORT, --from N)
+  export    write the log as NDJSON, gzipped when the name ends in .gz (--out FILE, --from N, --to M)
+  import    read an export from the start into an empty store (EXPORT)
+  version   print the version (also --version)
+  help      print this (also -h, --help)
+
+leadledger <command> -h lists the command's flags.
+`
+
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, syscall.SIGINT)
 	defer stop()
-	if err := run(ctx, os.Args[1:], os.Getenv, os.Stdout); err != nil {
+	err := run(ctx, os.Args[1:], os.Getenv, os.Stdout)
+	if errors.Is(err, flag.ErrHelp) { // a command's -h: its flags were printed
+		return
+	}
+	if err != nil {
 		fmt.Fprintln(os.Stderr, "leadledger:", err)
 		os.Exit(1)
 	}
@@ -32,7 +55,7 @@ func main() {
 
 func run(ctx context.Context, args []string, getenv func(string) string, stdout io.Writer) error {
 	if len(args) == 0 {
-		return fmt.Errorf("usage: leadledger serve|migrate|rebuild|verify|export|import|version [--config FILE]")
+		return errors.New("no command given: run leadledger help")
 	}
 	switch cmd, rest := args[0], args[1:]; cmd {
 	case "serve":
@@ -47,10 +70,13 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout 
 		return export(ctx, rest, getenv, stdout)
 	case "import":
 		return importLog(ctx, rest, getenv, stdout)
-	case "version":
+	case "version", "--version", "-version":
 		_, err := fmt.Fprintln(stdout, "leadledger", version)
 		return err
+	case "help", "-h", "-help", "--help":
+		_, err := fmt.Fprint(stdout, usage)
+		return err
 	default:
-		return fmt.Errorf("unknown command %q: usage: leadledger serve|migrate|rebuild|verify|export|import|version [--config FILE]", cmd)
+		return fmt.Errorf("unknown command %q: run leadledger help", cmd)
 	}
 }

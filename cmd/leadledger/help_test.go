@@ -1,0 +1,37 @@
+package main
+
+import (
+	"os/exec"
+	"strings"
+	"testing"
+)
+
+// help, -h, --help and --version answer and exit 0; every command's -h lists its flags and
+// exits 0; an unknown command or none exits 1 pointing at help.
+func TestHelpAndVersion(t *testing.T) {
+	bin := binary(t)
+	for _, c := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"help"}, "Usage: leadledger <command>"},
+		{[]string{"-h"}, "Usage: leadledger <command>"},
+		{[]string{"--help"}, "verify    check the log"},
+		{[]string{"--version"}, "leadledger "},
+		{[]string{"version"}, "leadledger "},
+		{[]string{"serve", "-h"}, "-config"},
+		{[]string{"verify", "--help"}, "-file"},
+		{[]string{"export", "-h"}, "-out"},
+	} {
+		out, err := exec.Command(bin, c.args...).CombinedOutput()
+		if err != nil || !strings.Contains(string(out), c.want) {
+			t.Errorf("leadledger %s: %v\n%s\nwant exit 0 and %q", strings.Join(c.args, " "), err, out, c.want)
+		}
+	}
+	for _, args := range [][]string{{}, {"frobnicate"}} {
+		out, err := exec.Command(bin, args...).CombinedOutput()
+		if err == nil || !strings.Contains(string(out), "leadledger help") {
+			t.Errorf("leadledger %s: %v %s; want exit 1 pointing at help", strings.Join(args, " "), err, out)
+		}
+	}
+}
