@@ -11,6 +11,7 @@ import (
 	"strconv"
 	"time"
 
+	wsql "github.com/ThreeDotsLabs/watermill-sql/v3/pkg/sql"
 	"github.com/google/uuid"
 	"github.com/leadledger/leadledger/domain"
 )
@@ -160,7 +161,8 @@ func (s *Store) ReadHashes(ctx context.Context, after int64, limit int) ([]domai
 // PositionOf is the position of the event with this id; domain.ErrNotFound if there is none.
 func (s *Store) PositionOf(ctx context.Context, id uuid.UUID) (int64, error) {
 	var position int64
-	err := s.reads.QueryRowContext(ctx, `SELECT "offset" FROM `+eventsTable+` WHERE uuid = `+s.dialect.bind(1), id.String()).Scan(&position)
+	q := s.positionOfQuery(id)
+	err := s.reads.QueryRowContext(ctx, q.Query, q.Args...).Scan(&position)
 	if errors.Is(err, sql.ErrNoRows) {
 		return 0, domain.ErrNotFound
 	}
@@ -174,10 +176,19 @@ func (s *Store) PositionOf(ctx context.Context, id uuid.UUID) (int64, error) {
 // events after it. GenesisHash when there is none.
 func (s *Store) HashUpTo(ctx context.Context, position int64) (string, error) {
 	hash := GenesisHash
-	err := s.reads.QueryRowContext(ctx, `SELECT hash FROM `+eventsTable+` WHERE "offset" <= `+s.dialect.bind(1)+
-		` ORDER BY "offset" DESC LIMIT 1`, position).Scan(&hash)
+	q := s.hashUpToQuery(position)
+	err := s.reads.QueryRowContext(ctx, q.Query, q.Args...).Scan(&hash)
 	if err != nil && !errors.Is(err, sql.ErrNoRows) {
 		return "", fmt.Errorf("read the hash at position %d: %w", position, err)
 	}
 	return hash, nil
+}
+
+func (s *Store) positionOfQuery(id uuid.UUID) wsql.Query {
+	return wsql.Query{Query: `SELECT "offset" FROM ` + eventsTable + ` WHERE uuid = ` + s.dialect.bind(1), Args: []any{id.String()}}
+}
+
+func (s *Store) hashUpToQuery(position int64) wsql.Query {
+	return wsql.Query{Query: `SELECT hash FROM ` + eventsTable + ` WHERE "offset" <= ` + s.dialect.bind(1) +
+		` ORDER BY "offset" DESC LIMIT 1`, Args: []any{position}}
 }

@@ -96,6 +96,9 @@ func TestReadQueriesWalkIndexes(t *testing.T) {
 		{"ReadStream (a lead's history)", s.streamQuery(lead), 50},
 		{"Head", headQuery, 10},
 		{"the chain's last hash (every append)", wsql.Query{Query: lastHashQuery}, 10},
+		{"PositionOf (an event's proof)", s.positionOfQuery(lead), 10},
+		{"HashUpTo (an export's start)", s.hashUpToQuery(mid), 10},
+		{"ReadHashes page (1,000 events, the tree)", s.pageQuery(`"offset", hash`, mid, 1000, Filter{UpTo: mid + 1000}), 200},
 		{"ReadChain page (1,000 events, verify)", s.pageQuery(chainColumns+`, payload, hash`, mid, 1000, Filter{UpTo: mid + 1000}), 200},
 		{"GroupPosition", s.groupPositionQuery("plans"), 10},
 		// Once per replay, over what it is asked for: printed, not bounded.

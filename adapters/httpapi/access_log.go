@@ -27,6 +27,10 @@ func (r *statusRecorder) WriteHeader(status int) {
 	r.ResponseWriter.WriteHeader(status)
 }
 
+// Unwrap lets http.ResponseController reach the connection (an export moves its write
+// deadline on).
+func (r *statusRecorder) Unwrap() http.ResponseWriter { return r.ResponseWriter }
+
 // accessLog logs one line per request. It logs the path without its query (a url_token source
 // carries its secret there) and no header at all (Authorization, webhook secrets).
 func (s *Server) accessLog(next http.Handler) http.Handler {

@@ -185,6 +185,9 @@ func (s *Server) consistency(w http.ResponseWriter, r *http.Request) {
 		"second_root": hex.EncodeToString(roots[1]), "proof": hexList(path)})
 }
 
+// exportStall is how long an export may go without writing a page before it is cut.
+const exportStall = 30 * time.Second
+
 // exportLog is GET /v1/export?from=&to=: the log, or a range of positions, in the export
 // format (NDJSON), streamed.
 func (s *Server) exportLog(w http.ResponseWriter, r *http.Request) {
@@ -201,7 +204,12 @@ func (s *Server) exportLog(w http.ResponseWriter, r *http.Request) {
 	}
 	w.Header().Set("Content-Type", "application/x-ndjson")
 	w.Header().Set("Content-Disposition", `attachment; filename="leadledger-export.ndjson"`)
-	if _, err := audit.Export(r.Context(), w, s.cfg.Audit.Tree, from-1, to, nil); err != nil {
+	// The server's write timeout would cut a large export short: each page written moves the
+	// deadline on, so only an export that stalls for exportStall ends early.
+	rc := http.NewResponseController(w)
+	keepWriting := func(int64) { _ = rc.SetWriteDeadline(time.Now().Add(exportStall)) }
+	keepWriting(0)
+	if _, err := audit.Export(r.Context(), w, s.cfg.Audit.Tree, from-1, to, keepWriting); err != nil {
 		// The status line is gone with the first line written: the body ends short, which an
 		// export's reader sees (the last line or the checkpoints missing), and the log says why.
 		s.cfg.Logger.Warn("export", "err", err)

@@ -7,10 +7,13 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"net/http/httptest"
 	"testing"
+	"time"
 
 	"golang.org/x/mod/sumdb/note"
 
+	"github.com/leadledger/leadledger/domain"
 	"github.com/leadledger/leadledger/eventstore/audit"
 	"github.com/leadledger/leadledger/eventstore/eventstoretest"
 )
@@ -185,5 +188,37 @@ func TestExportOverHTTP(t *testing.T) {
 		if resp, _ := get(c.query, c.token); resp.StatusCode != c.want {
 			t.Errorf("export%s: %d, want %d", c.query, resp.StatusCode, c.want)
 		}
+	}
+}
+
+// A server's write timeout does not cut an export short: the export moves the deadline on as
+// it writes.
+func TestExportOutlivesTheWriteTimeout(t *testing.T) {
+	l := newLedger(t, "sqlite")
+	ctx := context.Background()
+	for batch := range 4 {
+		var events []domain.Event
+		for i := range 500 {
+			raw := []byte(fmt.Sprintf(`{"visitorId":"v%d"}`, batch*500+i))
+			events = append(events, domain.NewEvent("leadflo", "leadflo", domain.Parsed{Type: domain.LeadCaptured, LeadKey: fmt.Sprint(batch*500 + i)}, raw, time.Now()))
+		}
+		if _, err := l.store.Append(ctx, events...); err != nil {
+			t.Fatal(err)
+		}
+	}
+	srv := httptest.NewUnstartedServer(l.api)
+	srv.Config.WriteTimeout = 20 * time.Millisecond // less than reading and writing 2,000 events takes
+	srv.Start()
+	defer srv.Close()
+	req, _ := http.NewRequest(http.MethodGet, srv.URL+"/v1/export", nil)
+	req.Header.Set("Authorization", "Bearer "+auditorToken)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	export, err := io.ReadAll(resp.Body)
+	if n := bytes.Count(export, []byte(`"kind":"event"`)); err != nil || n != 2000 {
+		t.Fatalf("export under a 20 ms write timeout: %d events, %v; want all 2,000", n, err)
 	}
 }
