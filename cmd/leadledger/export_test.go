@@ -105,7 +105,7 @@ func TestExportImport(t *testing.T) {
 			if out, err := cmd(sourceCfg, "verify", "--file", tampered); err == nil || !strings.Contains(out, ": raw_sha256:") {
 				t.Fatalf("verify a tampered file: %q, %v; want raw_sha256 named", out, err)
 			}
-			// A range: it verifies from its header's previous hash; it does not import.
+			// A range: it verifies from its first line's previous hash; it does not import.
 			part := filepath.Join(dir, "part.ndjson")
 			if out, err := cmd(sourceCfg, "export", "--out", part, "--from", fmt.Sprint(want[20].Position)); err != nil || !strings.HasPrefix(out, "exported 10 events") {
 				t.Fatalf("export --from: %q, %v", out, err)

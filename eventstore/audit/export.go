@@ -18,25 +18,17 @@ import (
 	"github.com/leadledger/leadledger/eventstore"
 )
 
-// An export is NDJSON: a header line, one line per event in position order, then the
-// checkpoints of the exported log with the keys that check them. It carries every stored field,
-// so an import reproduces the same ids, positions, versions and hashes, and verify checks a
-// file as it checks a store.
-
-// ExportFormat names the export's version in its header.
-const ExportFormat = "leadledger-export/1"
+// An export is NDJSON: one line per event in position order, then the checkpoints of the
+// exported log with the keys that check them. It carries every stored field, so an import
+// reproduces the same ids, positions, versions and hashes, and verify checks a file as it
+// checks a store. Each event line carries the hash before it, so a range checks on its own.
 
 // exportLine is one line of an export; Kind says which fields it has.
 type exportLine struct {
-	Kind string `json:"kind"` // header | event | checkpoint
-
-	// header
-	Format     string     `json:"format,omitempty"`
-	ExportedAt *time.Time `json:"exported_at,omitempty"`
-	After      *int64     `json:"after,omitempty"`     // the events are those after this position...
-	PrevHash   string     `json:"prev_hash,omitempty"` // ...whose hash this is (all zeros: from the start)
+	Kind string `json:"kind"` // event | checkpoint
 
 	// event
+	PrevHash   string           `json:"prev_hash,omitempty"` // the hash of the event before (all zeros: the log's first)
 	ID         *uuid.UUID       `json:"id,omitempty"`
 	Position   int64            `json:"position,omitempty"`
 	Version    int64            `json:"version,omitempty"`
@@ -61,8 +53,8 @@ type exportLine struct {
 	VerifierKey string     `json:"verifier_key,omitempty"`
 }
 
-func eventLine(e domain.Event) exportLine {
-	l := exportLine{Kind: "event", ID: &e.ID, Position: e.Position, Version: e.Version, Type: e.Type, LeadID: &e.LeadID,
+func eventLine(prev string, e domain.Event) exportLine {
+	l := exportLine{Kind: "event", PrevHash: prev, ID: &e.ID, Position: e.Position, Version: e.Version, Type: e.Type, LeadID: &e.LeadID,
 		Source: e.Source, Vendor: e.Vendor, ReceivedAt: &e.ReceivedAt, OccurredAt: e.OccurredAt, Data: &e.Data,
 		RawSHA256: e.RawSHA256, Hash: e.Hash}
 	if utf8.Valid(e.Raw) {
@@ -104,20 +96,16 @@ func Export(ctx context.Context, w io.Writer, tree *Tree, after, to int64, progr
 	if err != nil {
 		return 0, err
 	}
-	now := time.Now().UTC()
-	if err := enc.Encode(exportLine{Kind: "header", Format: ExportFormat, ExportedAt: &now, After: &after, PrevHash: prev}); err != nil {
-		return 0, err
-	}
 	for position := after; ; {
 		page, err := tree.store.ReadAll(ctx, position, 1000, eventstore.Filter{UpTo: to})
 		if err != nil {
 			return events, err
 		}
 		for _, e := range page {
-			if err := enc.Encode(eventLine(e)); err != nil {
+			if err := enc.Encode(eventLine(prev, e)); err != nil {
 				return events, err
 			}
-			position = e.Position
+			prev, position = e.Hash, e.Position
 			events++
 		}
 		if progress != nil {
@@ -168,14 +156,6 @@ type exportReader struct {
 	line int
 }
 
-func newExportReader(r io.Reader) (*exportReader, exportLine, error) {
-	er := &exportReader{dec: json.NewDecoder(bufio.NewReaderSize(r, 1<<16))}
-	header, err := er.next()
-	if err == nil && (header.Kind != "header" || header.Format != ExportFormat) {
-		err = fmt.Errorf("not a leadledger export (%s): the first line is no header of that format", ExportFormat)
-	}
-	return er, header, err
-}
 
 // next reads the next line; io.EOF at the end.
 func (r *exportReader) next() (exportLine, error) {
@@ -189,17 +169,16 @@ func (r *exportReader) next() (exportLine, error) {
 }
 
 // VerifyExport checks an export as Verify checks a store: every raw body, the chain from the
-// header's previous hash, and, for an export from the start, every checkpoint's signature (by
+// first event's previous hash, and, for an export from the start, every checkpoint's signature (by
 // the keys the file names: compare them with the key you hold) and root. open is called twice:
 // the checkpoints come last, so a second pass builds the tree at their sizes.
 func VerifyExport(open func() (io.ReadCloser, error)) (Verified, []string, error) {
 	var v Verified
 	var cps []Checkpoint
 	keys := map[string]string{}
-	var fromStart bool
-	err := readExport(open, func(h exportLine) error {
-		fromStart = h.PrevHash == eventstore.GenesisHash && h.After != nil && *h.After == 0
-		v.Position = *h.After
+	fromStart := true // an export with no event is the empty log's
+	err := readExport(open, func(prev string) error {
+		fromStart = prev == eventstore.GenesisHash
 		return nil
 	}, func(prev string, e domain.Event) error {
 		if err := checkEvent(prev, e); err != nil {
@@ -250,27 +229,17 @@ func VerifyExport(open func() (io.ReadCloser, error)) (Verified, []string, error
 	return v, ids, nil
 }
 
-// readExport reads an export, giving each event with the hash before it.
-func readExport(open func() (io.ReadCloser, error), header func(exportLine) error, event func(prev string, e domain.Event) error,
+// readExport reads an export, giving each event with the hash before it (first, when not nil,
+// gets the first event's), and each checkpoint.
+func readExport(open func() (io.ReadCloser, error), first func(prev string) error, event func(prev string, e domain.Event) error,
 	checkpoint func(exportLine) error) error {
 	f, err := open()
 	if err != nil {
 		return err
 	}
 	defer f.Close()
-	r, h, err := newExportReader(f)
-	if err != nil {
-		return err
-	}
-	if h.After == nil {
-		return errors.New("the export's header lacks after")
-	}
-	if header != nil {
-		if err := header(h); err != nil {
-			return err
-		}
-	}
-	prev := h.PrevHash
+	r := &exportReader{dec: json.NewDecoder(bufio.NewReaderSize(f, 1<<16))}
+	prev := ""
 	for {
 		l, err := r.next()
 		if errors.Is(err, io.EOF) {
@@ -284,6 +253,18 @@ func readExport(open func() (io.ReadCloser, error), header func(exportLine) erro
 			e, err := l.event()
 			if err != nil {
 				return fmt.Errorf("export line %d: %w", r.line, err)
+			}
+			switch {
+			case prev == "" && first != nil:
+				if err := first(l.PrevHash); err != nil {
+					return err
+				}
+			case prev != "" && l.PrevHash != prev:
+				return &eventstore.BrokenChainError{Position: e.Position, What: "hash",
+					Detail: "the line's prev_hash " + l.PrevHash + " is not the hash before it, " + prev}
+			}
+			if prev == "" {
+				prev = l.PrevHash
 			}
 			if err := event(prev, e); err != nil {
 				return err
@@ -319,9 +300,9 @@ func Import(ctx context.Context, tree *Tree, open func() (io.ReadCloser, error))
 		batch = batch[:0]
 		return err
 	}
-	err = readExport(open, func(h exportLine) error {
-		if *h.After != 0 || h.PrevHash != eventstore.GenesisHash {
-			return fmt.Errorf("import: the export starts after position %d; only an export from the start imports", *h.After)
+	err = readExport(open, func(prev string) error {
+		if prev != eventstore.GenesisHash {
+			return errors.New("import: the export does not start at the log's first event (its first line's prev_hash is not 64 zeros); only an export from the start imports")
 		}
 		return nil
 	}, func(_ string, e domain.Event) error {
