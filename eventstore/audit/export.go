@@ -156,7 +156,6 @@ type exportReader struct {
 	line int
 }
 
-
 // next reads the next line; io.EOF at the end.
 func (r *exportReader) next() (exportLine, error) {
 	var l exportLine
