@@ -5,6 +5,7 @@ package domain
 import (
 	"crypto/sha256"
 	"encoding/hex"
+	"encoding/json"
 	"time"
 
 	"github.com/google/uuid"
@@ -18,12 +19,15 @@ const (
 	LeadCaptured      EventType = "LeadCaptured"
 	LeadUpdated       EventType = "LeadUpdated"
 	ConversationEnded EventType = "ConversationEnded"
+	// LeadErased records that a lead's personal data was erased, by whom and when. It holds no
+	// personal data of its own, so it is the one event stored unsealed.
+	LeadErased EventType = "LeadErased"
 )
 
 // Valid reports whether t is one of the stored event types.
 func (t EventType) Valid() bool {
 	switch t {
-	case LeadCaptured, LeadUpdated, ConversationEnded:
+	case LeadCaptured, LeadUpdated, ConversationEnded, LeadErased:
 		return true
 	}
 	return false
@@ -62,6 +66,8 @@ type Event struct {
 	Position int64
 	// Hash is the event's link in the log's hash chain (hex SHA-256), set by the store.
 	Hash string
+	// Erased says the lead's personal data was erased: Raw and Data are gone, the rest stays.
+	Erased bool
 }
 
 // NewEvent turns a parsed webhook from a source into an event with a fresh id and a deterministic lead id.
@@ -82,6 +88,30 @@ func NewEvent(source, vendor string, p Parsed, raw []byte, receivedAt time.Time)
 		ReceivedAt: receivedAt,
 		OccurredAt: occurredAt,
 		Data:       p.Data,
+		Raw:        raw,
+		RawSHA256:  hex.EncodeToString(sum[:]),
+	}
+}
+
+// Erasure is the event that erases a lead's personal data: who asked, and when.
+type Erasure struct {
+	ErasedBy string    `json:"erased_by"`
+	ErasedAt time.Time `json:"erased_at"`
+}
+
+// NewErasure is the LeadErased event of a lead, in its source, asked for by an operator.
+func NewErasure(leadID uuid.UUID, source, by string, at time.Time) Event {
+	at = at.UTC().Truncate(time.Microsecond)
+	raw, _ := json.Marshal(Erasure{ErasedBy: by, ErasedAt: at}) // a string and a time always marshal
+	sum := sha256.Sum256(raw)
+	return Event{
+		ID:         uuid.Must(uuid.NewV7()),
+		Type:       LeadErased,
+		LeadID:     leadID,
+		Source:     source,
+		Vendor:     "leadledger",
+		ReceivedAt: at,
+		OccurredAt: at.Format(time.RFC3339Nano),
 		Raw:        raw,
 		RawSHA256:  hex.EncodeToString(sum[:]),
 	}

@@ -48,6 +48,7 @@ const (
 	SkipNone      SkipReason = ""
 	SkipDuplicate SkipReason = "duplicate" // the same content was applied before
 	SkipStale     SkipReason = "stale"     // older than what the lead already has
+	SkipErased    SkipReason = "erased"    // its personal data was erased before the view read it
 )
 
 // Outcome is what applying one event did to its lead.

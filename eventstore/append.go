@@ -117,21 +117,25 @@ func (s *Store) write(ctx context.Context, start appendStart, events []*domain.E
 		}
 		prev = e.Hash
 	}
-	return s.insert(ctx, start.session, events)
+	return s.insert(ctx, start, events)
 }
 
 // insert writes events as they are, positions, versions and hashes set, through watermill's
-// publisher.
-func (s *Store) insert(ctx context.Context, session appendSession, events []*domain.Event) error {
+// publisher, their personal data sealed under their leads' keys.
+func (s *Store) insert(ctx context.Context, start appendStart, events []*domain.Event) error {
+	keys, err := s.batchKeys(ctx, start.session, start.keys, events)
+	if err != nil {
+		return fmt.Errorf("append: %w", err)
+	}
 	msgs := make(message.Messages, 0, len(events))
-	for _, e := range events {
-		msg, err := toMessage(*e)
+	for i, e := range events {
+		msg, err := toMessage(*e, keys[i])
 		if err != nil {
 			return err
 		}
 		msgs = append(msgs, msg)
 	}
-	publisher, err := wsql.NewPublisher(session, wsql.PublisherConfig{SchemaAdapter: s.insertSchema(events)}, nil)
+	publisher, err := wsql.NewPublisher(start.session, wsql.PublisherConfig{SchemaAdapter: s.insertSchema(events)}, nil)
 	if err != nil {
 		return fmt.Errorf("append publisher: %w", err)
 	}

@@ -109,7 +109,7 @@ func readChain(ctx context.Context, q interface {
 }, s *Store, after int64, limit int, stored bool) ([]domain.Event, error) {
 	columns := chainColumns
 	if stored {
-		columns += `, payload, hash`
+		columns += `, payload, hash, ` + leadKeyColumn
 	}
 	query := s.pageQuery(columns, after, limit, Filter{})
 	rows, err := q.QueryContext(ctx, query.Query, query.Args...)
@@ -122,9 +122,10 @@ func readChain(ctx context.Context, q interface {
 		var e domain.Event
 		var id, lead, typ string
 		var received any
+		var payload, key []byte
 		dest := []any{&e.Position, &id, &lead, &typ, &e.Source, &received, &e.RawSHA256}
 		if stored {
-			dest = append(dest, &e.Raw, &e.Hash)
+			dest = append(dest, &payload, &e.Hash, &key)
 		}
 		if err := rows.Scan(dest...); err != nil {
 			return nil, fmt.Errorf("read events after %d: %w", after, err)
@@ -133,6 +134,11 @@ func readChain(ctx context.Context, q interface {
 			return nil, err
 		}
 		e.Type = domain.EventType(typ)
+		if stored {
+			if e.Raw, e.Erased, err = openOne(&e, key, sealedRaw, payload); err != nil {
+				return nil, err
+			}
+		}
 		out = append(out, e)
 	}
 	return out, rows.Err()

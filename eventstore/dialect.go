@@ -25,6 +25,8 @@ type dialect struct {
 	// appendOnly makes the database itself refuse to change or remove an event
 	// (eventstoretest.AllowTampering undoes it, for tests that tamper on purpose).
 	appendOnly []string
+	// allowChange undoes appendOnly: only inside a migration that puts it back.
+	allowChange []string
 }
 
 // appendLockKey is the advisory lock that serialises appends on PostgreSQL ("leadlog" in ASCII).
@@ -43,6 +45,10 @@ var postgresDialect = dialect{
 		`CREATE TRIGGER ` + eventsTable + `_no_truncate BEFORE TRUNCATE ON ` + eventsTable +
 			` FOR EACH STATEMENT EXECUTE FUNCTION ` + eventsTable + `_append_only()`,
 	},
+	allowChange: []string{
+		`DROP TRIGGER IF EXISTS ` + eventsTable + `_append_only ON ` + eventsTable,
+		`DROP TRIGGER IF EXISTS ` + eventsTable + `_no_truncate ON ` + eventsTable,
+	},
 	isUniqueViolation: func(err error) bool {
 		var pqErr *pq.Error
 		return errors.As(err, &pqErr) && pqErr.Code == "23505"
@@ -58,6 +64,10 @@ var sqliteDialect = dialect{
 			` BEGIN SELECT RAISE(ABORT, '` + eventsTable + ` is append-only: UPDATE refused'); END`,
 		`CREATE TRIGGER IF NOT EXISTS ` + eventsTable + `_no_delete BEFORE DELETE ON ` + eventsTable +
 			` BEGIN SELECT RAISE(ABORT, '` + eventsTable + ` is append-only: DELETE refused'); END`,
+	},
+	allowChange: []string{
+		`DROP TRIGGER IF EXISTS ` + eventsTable + `_no_update`,
+		`DROP TRIGGER IF EXISTS ` + eventsTable + `_no_delete`,
 	},
 	isUniqueViolation: func(err error) bool {
 		var sqliteErr *sqlite.Error

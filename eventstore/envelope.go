@@ -1,6 +1,7 @@
 package eventstore
 
 import (
+	"bytes"
 	"context"
 	"database/sql"
 	"encoding/json"
@@ -25,6 +26,8 @@ type Envelope struct {
 	OccurredAt string
 	ReceivedAt time.Time
 	Data       json.RawMessage // domain.LeadData as JSON
+	// Erased says the lead's personal data was erased: Data is empty.
+	Erased bool
 }
 
 // ReadEnvelopes is ReadAll without the raw bodies, with the data left encoded.
@@ -75,15 +78,23 @@ func scanEnvelope(rows *sql.Rows) (Envelope, error) {
 	var e Envelope
 	var id, lead, typ string
 	var received any
-	var d sql.RawBytes
-	if err := rows.Scan(&e.Position, &id, &lead, &typ, &e.Source, &e.Vendor, &e.OccurredAt, &received, &d); err != nil {
+	var d, key sql.RawBytes
+	if err := rows.Scan(&e.Position, &id, &lead, &typ, &e.Source, &e.Vendor, &e.OccurredAt, &received, &d, &key); err != nil {
 		return e, fmt.Errorf("scan envelope: %w", err)
 	}
 	var err error
 	if e.ID, e.LeadID, e.ReceivedAt, err = parseHeader(id, lead, received); err != nil {
 		return e, err
 	}
-	e.Type, e.Data = domain.EventType(typ), json.RawMessage(append([]byte(nil), d...))
+	e.Type = domain.EventType(typ)
+	data, erased, err := openOne(&domain.Event{ID: e.ID, Type: e.Type}, key, sealedData, d)
+	if err != nil {
+		return e, err
+	}
+	if e.Erased = erased; erased {
+		data = []byte("{}")
+	}
+	e.Data = json.RawMessage(bytes.Clone(data)) // unsealed data is the driver's buffer, reused for the next row
 	return e, nil
 }
 

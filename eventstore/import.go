@@ -49,7 +49,7 @@ func (s *Store) importTx(ctx context.Context, start appendStart, events []domain
 		}
 		prev, batch[i] = e.Hash, e
 	}
-	if err := s.insert(ctx, start.session, batch); err != nil {
+	if err := s.insert(ctx, start, batch); err != nil {
 		return err
 	}
 	if s.dialect.name == "postgres" { // later appends take positions after the imported ones

@@ -26,15 +26,20 @@ const (
 	MetaRawSHA256     = "raw_sha256"
 	MetaData          = "data"
 	MetaHash          = "hash"
+	// MetaErased is "true" on a message read from the log whose lead's personal data was
+	// erased (its payload and data are empty). It is set when read, never stored.
+	MetaErased = "erased"
 )
 
-// toMessage encodes an event as a watermill message.
-func toMessage(e domain.Event) (*message.Message, error) {
-	data, err := json.Marshal(e.Data)
+// toMessage encodes an event as a watermill message, its raw body and data sealed under key
+// (see lead_keys.go).
+func toMessage(e domain.Event, key *leadKey) (*message.Message, error) {
+	dataJSON, err := json.Marshal(e.Data)
 	if err != nil {
 		return nil, fmt.Errorf("encode data of event %s: %w", e.ID, err)
 	}
-	msg := message.NewMessage(e.ID.String(), e.Raw)
+	payload, data := sealEvent(&e, key, dataJSON)
+	msg := message.NewMessage(e.ID.String(), payload)
 	msg.Metadata = message.Metadata{
 		MetaEventType:     string(e.Type),
 		MetaLeadID:        e.LeadID.String(),
@@ -45,7 +50,7 @@ func toMessage(e domain.Event) (*message.Message, error) {
 		MetaReceivedAt:    e.ReceivedAt.UTC().Format(time.RFC3339Nano),
 		MetaOccurredAt:    e.OccurredAt,
 		MetaRawSHA256:     e.RawSHA256,
-		MetaData:          string(data),
+		MetaData:          data,
 		MetaHash:          e.Hash,
 	}
 	return msg, nil
@@ -91,7 +96,28 @@ func DecodeMessage(msg *message.Message) (domain.Event, error) {
 		RawSHA256:  md.Get(MetaRawSHA256),
 		Version:    version,
 		Position:   position,
+		Erased:     md.Get(MetaErased) == "true",
 	}, nil
+}
+
+// openMessage replaces a stored message's sealed payload and data by their plain forms, or
+// empties them and marks the message erased. key is its lead's stored key, nil if none.
+func openMessage(msg *message.Message, key []byte) error {
+	id, err := uuid.Parse(msg.UUID)
+	if err != nil {
+		return fmt.Errorf("event id %q: %w", msg.UUID, err)
+	}
+	e := domain.Event{ID: id, Type: domain.EventType(msg.Metadata.Get(MetaEventType))}
+	raw, data, erased, err := openStored(&e, key, msg.Payload, []byte(msg.Metadata.Get(MetaData)))
+	if err != nil {
+		return err
+	}
+	msg.Payload = raw
+	msg.Metadata.Set(MetaData, string(data))
+	if erased {
+		msg.Metadata.Set(MetaErased, "true")
+	}
+	return nil
 }
 
 // extraColumns are the columns beside watermill's own that make the log queryable by lead,

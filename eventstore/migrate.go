@@ -52,6 +52,11 @@ var migrations = []migration{
 		}
 		return nil
 	}},
+	// Crypto-shredding: every lead gets a key, and the personal data of the events stored before
+	// it is sealed under it (see lead_keys.go).
+	{version: 3, statements: func(s *Store) []string {
+		return []string{s.leadKeysTableSQL()}
+	}, run: sealStoredEvents},
 }
 
 // Migrate brings the schema up to date. It is idempotent and safe to run from several

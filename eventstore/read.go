@@ -148,20 +148,24 @@ func scanEvent(rows *sql.Rows) (domain.Event, error) {
 		e             domain.Event
 		id, lead, typ string
 		received      any
+		payload, key  []byte
 		data          []byte
 	)
-	if err := rows.Scan(&e.Position, &id, &e.Raw, &lead, &e.Version, &typ, &e.Source, &e.Vendor, &received,
-		&e.OccurredAt, &e.RawSHA256, &e.Hash, &data); err != nil {
+	if err := rows.Scan(&e.Position, &id, &payload, &lead, &e.Version, &typ, &e.Source, &e.Vendor, &received,
+		&e.OccurredAt, &e.RawSHA256, &e.Hash, &key, &data); err != nil {
 		return e, fmt.Errorf("scan event: %w", err)
 	}
 	var err error
 	if e.ID, e.LeadID, e.ReceivedAt, err = parseHeader(id, lead, received); err != nil {
 		return e, err
 	}
+	e.Type = domain.EventType(typ)
+	if e.Raw, data, e.Erased, err = openStored(&e, key, payload, data); err != nil {
+		return e, err
+	}
 	if err := json.Unmarshal(data, &e.Data); err != nil {
 		return e, fmt.Errorf("data of event %s: %w", id, err)
 	}
-	e.Type = domain.EventType(typ)
 	return e, nil
 }
 

@@ -13,7 +13,8 @@ import (
 
 // eventColumns are read from their columns, and only the data from the metadata: decoding the
 // whole metadata as well was a third of a read's CPU.
-const eventColumns = `"offset", uuid, payload, stream_id, stream_version, event_type, source, vendor, received_at, occurred_at, raw_sha256, hash`
+// The sealed ones (payload, the data) come with their lead's key (see lead_keys.go).
+const eventColumns = `"offset", uuid, payload, stream_id, stream_version, event_type, source, vendor, received_at, occurred_at, raw_sha256, hash, ` + leadKeyColumn
 
 func (s *Store) streamQuery(leadID uuid.UUID) wsql.Query {
 	return wsql.Query{Query: `SELECT ` + eventColumns + `, ` + s.dialect.metadataData + ` FROM ` + eventsTable +
@@ -33,7 +34,7 @@ func (s *Store) readAllQuery(after int64, limit int, f Filter) wsql.Query {
 
 func (s *Store) envelopesQuery(after int64, limit int, f Filter) wsql.Query {
 	return s.pageQuery(`"offset", uuid, stream_id, event_type, source, vendor, occurred_at, received_at, `+
-		s.dialect.metadataData, after, limit, f)
+		s.dialect.metadataData+`, `+leadKeyColumn, after, limit, f)
 }
 
 func (s *Store) leadPositionsQuery(after int64, limit int, f Filter) wsql.Query {

@@ -16,8 +16,7 @@ const (
 )
 
 // postgresSchema is watermill's PostgreSQL schema with the ledger's columns and constraints
-// added. It inherits SelectQuery and UnmarshalMessage, so a plain watermill-sql subscriber
-// given this adapter reads the log.
+// added; a plain watermill-sql subscriber given this adapter reads the log, personal data opened.
 type postgresSchema struct {
 	wsql.DefaultPostgreSQLSchema
 	// positions are offsets reserved for messages by uuid; the others get the column default.
@@ -49,7 +48,7 @@ func (s postgresSchema) SelectQuery(topic, group string, offsets wsql.OffsetsAda
 	next := offsets.NextOffsetQuery(topic, group)
 	return wsql.Query{
 		Query: `WITH last_processed AS (` + next.Query + `)
-			SELECT "offset", transaction_id, uuid, payload, metadata FROM ` + eventsTable + `
+			SELECT "offset", transaction_id, uuid, payload, metadata, ` + leadKeyColumn + ` FROM ` + eventsTable + `
 			WHERE (transaction_id, "offset") > (
 					(SELECT last_processed_transaction_id FROM last_processed),
 					(SELECT offset_acked FROM last_processed))
@@ -58,6 +57,18 @@ func (s postgresSchema) SelectQuery(topic, group string, offsets wsql.OffsetsAda
 			LIMIT ` + strconv.Itoa(postgresBatchSize),
 		Args: next.Args,
 	}
+}
+
+// UnmarshalMessage reads a row of SelectQuery, its personal data opened with its lead's key.
+func (postgresSchema) UnmarshalMessage(row wsql.Scanner) (wsql.Row, error) {
+	var r wsql.Row
+	var transactionID int64
+	var key []byte
+	if err := row.Scan(&r.Offset, &transactionID, &r.UUID, &r.Payload, &r.Metadata, &key); err != nil {
+		return wsql.Row{}, fmt.Errorf("scan message row: %w", err)
+	}
+	r.ExtraData = map[string]any{"transaction_id": transactionID} // what watermill's offsets adapter acks
+	return openRow(r, key)
 }
 
 // postgresOffsets is watermill's PostgreSQL offsets adapter on the ledger's table name.

@@ -69,21 +69,31 @@ func (s sqliteSchema) InsertQuery(topic string, msgs message.Messages) (wsql.Que
 func (sqliteSchema) SelectQuery(topic, consumerGroup string, offsets wsql.OffsetsAdapter) wsql.Query {
 	next := offsets.NextOffsetQuery(topic, consumerGroup)
 	return wsql.Query{
-		Query: `SELECT "offset", uuid, payload, metadata FROM ` + eventsTable +
+		Query: `SELECT "offset", uuid, payload, metadata, ` + leadKeyColumn + ` FROM ` + eventsTable +
 			` WHERE "offset" > COALESCE((` + next.Query + `), 0) ORDER BY "offset" LIMIT ` +
 			fmt.Sprint(sqliteBatchSize),
 		Args: next.Args,
 	}
 }
 
+// UnmarshalMessage reads a row of SelectQuery, its personal data opened with its lead's key.
 func (sqliteSchema) UnmarshalMessage(row wsql.Scanner) (wsql.Row, error) {
 	var r wsql.Row
-	if err := row.Scan(&r.Offset, &r.UUID, &r.Payload, &r.Metadata); err != nil {
+	var key []byte
+	if err := row.Scan(&r.Offset, &r.UUID, &r.Payload, &r.Metadata, &key); err != nil {
 		return wsql.Row{}, fmt.Errorf("scan message row: %w", err)
 	}
+	return openRow(r, key)
+}
+
+// openRow makes a row's message, its personal data opened with its lead's key.
+func openRow(r wsql.Row, key []byte) (wsql.Row, error) {
 	msg := message.NewMessage(string(r.UUID), r.Payload)
 	if err := json.Unmarshal(r.Metadata, &msg.Metadata); err != nil {
 		return wsql.Row{}, fmt.Errorf("unmarshal metadata of message %s: %w", r.UUID, err)
+	}
+	if err := openMessage(msg, key); err != nil {
+		return wsql.Row{}, err
 	}
 	r.Msg = msg
 	return r, nil

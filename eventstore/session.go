@@ -31,6 +31,8 @@ type appendStart struct {
 	positions []int64
 	// prevHash is the hash of the newest event: the chain goes on from it.
 	prevHash string
+	// keys are the stored keys of the batch's leads that have one (see lead_keys.go).
+	keys map[uuid.UUID][]byte
 }
 
 // lastHashQuery reads the newest event's hash, inside the append lock.
@@ -71,10 +73,15 @@ func (s *Store) beginAppend(ctx context.Context, leads []uuid.UUID, n int) (appe
 		_ = tx.Rollback()
 		return appendStart{}, fmt.Errorf("reserve positions: %w", err)
 	}
-	start := appendStart{session: txSession{Tx: tx, ctx: ctx}, versions: versions, prevHash: GenesisHash}
+	start := appendStart{session: txSession{Tx: tx, ctx: ctx}, versions: versions, prevHash: GenesisHash, keys: map[uuid.UUID][]byte{}}
 	if err := tx.QueryRowContext(ctx, lastHashQuery).Scan(&start.prevHash); err != nil && !errors.Is(err, sql.ErrNoRows) {
 		_ = tx.Rollback()
 		return appendStart{}, fmt.Errorf("read the chain's last hash: %w", err)
+	}
+	keysQuery, keysArgs := s.leadKeysQuery(leads)
+	if err := queryEach(ctx, tx, keysQuery, keysArgs, func(rows *sql.Rows) error { return scanLeadKeys(rows, start.keys) }); err != nil {
+		_ = tx.Rollback()
+		return appendStart{}, err
 	}
 	for i := 1; i <= n; i++ {
 		start.positions = append(start.positions, last+int64(i))
@@ -97,7 +104,8 @@ func (s *Store) beginPostgresAppend(ctx context.Context, leads []uuid.UUID, n in
 	for i, id := range leads {
 		quoted[i] = "('" + id.String() + "'::uuid)"
 	}
-	start := appendStart{session: connSession{conn: conn, ctx: ctx}, versions: map[uuid.UUID]int64{}, prevHash: GenesisHash}
+	start := appendStart{session: connSession{conn: conn, ctx: ctx}, versions: map[uuid.UUID]int64{}, prevHash: GenesisHash,
+		keys: map[uuid.UUID][]byte{}}
 	// One backward index probe per lead: a single IN (...) GROUP BY let PostgreSQL without
 	// table statistics (autovacuum off) scan the whole table, inside the append lock, and
 	// ingest fell from 6,000/s to 400/s past 300k events.
@@ -106,7 +114,8 @@ func (s *Store) beginPostgresAppend(ctx context.Context, leads []uuid.UUID, n in
 		`CROSS JOIN LATERAL (SELECT stream_version FROM `+eventsTable+
 		` WHERE stream_id = s.id ORDER BY stream_version DESC LIMIT 1) v; `+
 		`SELECT nextval(pg_get_serial_sequence('`+eventsTable+`', 'offset')) FROM generate_series(1, `+strconv.Itoa(n)+`); `+
-		lastHashQuery,
+		lastHashQuery+`; `+
+		`SELECT k.lead_id::text, k.lead_key FROM `+leadKeysTable+` k JOIN (VALUES `+strings.Join(quoted, ",")+`) AS s(id) ON k.lead_id = s.id`,
 		func(*sql.Rows) error { return nil }, // the lock's single empty row
 		func(rows *sql.Rows) error {
 			var id uuid.UUID
@@ -121,7 +130,8 @@ func (s *Store) beginPostgresAppend(ctx context.Context, leads []uuid.UUID, n in
 			start.positions = append(start.positions, pos)
 			return err
 		},
-		func(rows *sql.Rows) error { return rows.Scan(&start.prevHash) })
+		func(rows *sql.Rows) error { return rows.Scan(&start.prevHash) },
+		func(rows *sql.Rows) error { return scanLeadKeys(rows, start.keys) })
 	if err == nil && len(start.positions) != n {
 		err = fmt.Errorf("reserved %d positions for %d events", len(start.positions), n)
 	}
@@ -142,6 +152,16 @@ func queryResultSets(ctx context.Context, conn *sql.Conn, query string, readRow 
 		return err
 	}
 	err = readResultSets(rows, readRow...)
+	return errors.Join(err, rows.Close())
+}
+
+// queryEach runs a query and reads each of its rows with readRow.
+func queryEach(ctx context.Context, tx *sql.Tx, query string, args []any, readRow func(*sql.Rows) error) error {
+	rows, err := tx.QueryContext(ctx, query, args...)
+	if err != nil {
+		return err
+	}
+	err = readResultSets(rows, readRow)
 	return errors.Join(err, rows.Close())
 }
 

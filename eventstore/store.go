@@ -186,5 +186,8 @@ func sqliteDSN(path string) string {
 	}
 	return "file:" + path + sep + "_txlock=immediate" +
 		"&_pragma=journal_mode(WAL)&_pragma=busy_timeout(60000)" +
-		"&_pragma=synchronous(FULL)&_pragma=foreign_keys(ON)"
+		"&_pragma=synchronous(FULL)&_pragma=foreign_keys(ON)" +
+		// Deleted rows are overwritten, not left in free space: an erased lead's key and its
+		// lead view row must not stay readable in the file (see lead_keys.go).
+		"&_pragma=secure_delete(ON)"
 }
