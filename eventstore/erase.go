@@ -42,3 +42,16 @@ func (s *Store) Erase(ctx context.Context, leadID uuid.UUID, by string) (erasure
 	}
 	return events[0], false, nil
 }
+
+// ErasurePosition is the position of a lead's first LeadErased after a position, 0 if none:
+// where an erased event's erasure is, for an export that may end before it.
+func (s *Store) ErasurePosition(ctx context.Context, leadID uuid.UUID, after int64) (int64, error) {
+	var position sql.NullInt64
+	err := s.reads.QueryRowContext(ctx, `SELECT MIN("offset") FROM `+eventsTable+` WHERE stream_id = `+s.dialect.bind(1)+
+		` AND event_type = `+s.dialect.bind(2)+` AND "offset" > `+s.dialect.bind(3),
+		leadID.String(), string(domain.LeadErased), after).Scan(&position)
+	if err != nil {
+		return 0, fmt.Errorf("find the erasure of lead %s: %w", leadID, err)
+	}
+	return position.Int64, nil
+}

@@ -5,6 +5,8 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"slices"
+	"strings"
 
 	"github.com/google/uuid"
 
@@ -28,6 +30,9 @@ type effect struct {
 	event    domain.Event
 	outcome  domain.Outcome
 	failure  error // the event could not be decoded or folded, every time it was tried
+	// erases is the lead a LeadErased event removed, once folded (the event itself may be
+	// let go before the batch is written): its earlier outcomes are rewritten as erased.
+	erases uuid.UUID
 }
 
 // leadSet is the leads a batch changed, each once, in the order they were first changed.
@@ -70,8 +75,14 @@ func (v *LeadView) foldBatch(ctx context.Context, tx *sql.Tx, batch []effect, to
 	for i := range batch {
 		ef := &batch[i]
 		if id := ef.event.LeadID; ef.failure == nil {
-			v.cache.leads[id], ef.outcome = domain.Apply(v.cache.leads[id], ef.event)
-			touched.add(id)
+			var lead domain.Lead
+			if ef.event.Type == domain.LeadErased {
+				ef.erases = id
+			}
+			if lead, ef.outcome = foldEvent(v.cache.leads[id], ef.event); changesLead(ef.outcome) {
+				v.cache.leads[id] = lead
+				touched.add(id)
+			}
 		}
 		v.cache.applied = ef.position
 	}
@@ -162,8 +173,25 @@ func (v *LeadView) writeBatch(ctx context.Context, tx *sql.Tx, batch []effect, t
 	if err := outcomes.flush(ctx, tx); err != nil {
 		return err
 	}
+	for _, ef := range batch { // after the outcomes: an erasure rewrites its lead's earlier ones
+		if ef.erases != uuid.Nil {
+			erased, err := v.erasedOutcomes(ctx, ef.erases, ef.position)
+			if err == nil {
+				err = v.exec(ctx, tx, erased)
+			}
+			if err != nil {
+				return fmt.Errorf("lead view: erase lead %s: %w", ef.erases, err)
+			}
+		}
+	}
+	var erased []any
 	for _, id := range touched.order { // an upsert may touch a row once: each lead's last state
-		row, err := newLeadRow(v.cache.leads[id])
+		lead := v.cache.leads[id]
+		if gone(lead) {
+			erased = append(erased, id.String())
+			continue
+		}
+		row, err := newLeadRow(lead)
 		if err != nil {
 			return err
 		}
@@ -171,7 +199,16 @@ func (v *LeadView) writeBatch(ctx context.Context, tx *sql.Tx, batch []effect, t
 			return err
 		}
 	}
-	return leads.flush(ctx, tx)
+	if err := leads.flush(ctx, tx); err != nil {
+		return err
+	}
+	for chunk := range slices.Chunk(erased, 500) {
+		if _, err := tx.ExecContext(ctx, v.q(`DELETE FROM lead_view WHERE id IN (`+
+			strings.TrimSuffix(strings.Repeat("?,", len(chunk)), ",")+`)`), chunk...); err != nil {
+			return fmt.Errorf("lead view: delete %d erased leads: %w", len(chunk), err)
+		}
+	}
+	return nil
 }
 
 // applyAlone applies one event in its own savepoint, retried, and records it as failed if it

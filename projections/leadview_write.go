@@ -57,23 +57,37 @@ func (v *LeadView) apply(ctx context.Context, tx *sql.Tx, e domain.Event) error 
 			return err
 		}
 	}
-	lead, outcome := domain.Apply(lead, e)
-	row, err := newLeadRow(lead)
-	if err != nil {
-		return err
+	lead, outcome := foldEvent(lead, e)
+	var stmts []statement
+	if !outcome.Applied { // only an event that did not change its lead is recorded: see Outcomes
+		stmts = append(stmts, statement{insertOutcome, []any{e.Position, e.LeadID.String(), false, string(outcome.SkipReason), nil}})
 	}
-	var record []any // only an event that did not change its lead is recorded: see Outcomes
-	if !outcome.Applied {
-		record = []any{e.Position, e.LeadID.String(), false, string(outcome.SkipReason), nil}
+	switch {
+	case !changesLead(outcome):
+	case gone(lead):
+		erased, err := v.erasedOutcomes(ctx, e.LeadID, e.Position)
+		if err != nil {
+			return err
+		}
+		stmts = append(append(stmts, statement{deleteLead, []any{e.LeadID.String()}}), erased...)
+	default:
+		row, err := newLeadRow(lead)
+		if err != nil {
+			return err
+		}
+		stmts = append(stmts, statement{upsertLead, row})
 	}
 	write := v.writeSQLite
 	if v.dialect == "postgres" {
 		write = v.writePostgres
 	}
-	if err := write(ctx, tx, row, record); err != nil {
+	if err := write(ctx, tx, stmts); err != nil {
 		return fmt.Errorf("apply event %d: %w", e.Position, err)
 	}
-	v.cache.leads[e.LeadID], v.cache.applied = lead, e.Position
+	if changesLead(outcome) {
+		v.cache.leads[e.LeadID] = lead
+	}
+	v.cache.applied = e.Position
 	return nil
 }
 
@@ -86,7 +100,7 @@ func (v *LeadView) recordFailure(ctx context.Context, tx *sql.Tx, position int64
 	if v.dialect == "postgres" {
 		write = v.writePostgres
 	}
-	if err := write(ctx, tx, nil, []any{position, leadID, false, nil, textColumn(cause.Error())}); err != nil {
+	if err := write(ctx, tx, []statement{{insertOutcome, []any{position, leadID, false, nil, textColumn(cause.Error())}}}); err != nil {
 		return err
 	}
 	v.cache.applied = position
@@ -119,19 +133,13 @@ const (
 		VALUES (?, ?, ?, ?, ?) ON CONFLICT (position) DO NOTHING`
 )
 
-// writeSQLite writes a lead and an outcome (each if any) in a savepoint; SQLite runs
-// in-process, so each statement costs no round trip.
-func (v *LeadView) writeSQLite(ctx context.Context, tx *sql.Tx, lead leadRow, outcome []any) error {
+// writeSQLite runs one event's statements (its outcome, its lead's row) in a savepoint;
+// SQLite runs in-process, so each statement costs no round trip.
+func (v *LeadView) writeSQLite(ctx context.Context, tx *sql.Tx, stmts []statement) error {
 	if _, err := tx.ExecContext(ctx, "SAVEPOINT lead_view"); err != nil {
 		return fmt.Errorf("savepoint: %w", err)
 	}
-	var err error
-	if outcome != nil {
-		_, err = tx.ExecContext(ctx, insertOutcome, outcome...)
-	}
-	if err == nil && lead != nil {
-		_, err = tx.ExecContext(ctx, upsertLead, lead...)
-	}
+	err := v.exec(ctx, tx, stmts)
 	if err == nil {
 		_, err = tx.ExecContext(ctx, "RELEASE SAVEPOINT lead_view")
 	}
@@ -142,25 +150,22 @@ func (v *LeadView) writeSQLite(ctx context.Context, tx *sql.Tx, lead leadRow, ou
 	return nil
 }
 
-// writePostgres sends the savepoint, both writes and the release as one simple query: every
-// round trip inside the subscriber's transaction is paid per event. The values are inlined as
-// escaped literals (simple queries take no parameters).
-func (v *LeadView) writePostgres(ctx context.Context, tx *sql.Tx, lead leadRow, outcome []any) error {
-	for _, arg := range append(append([]any{}, lead...), outcome...) {
-		if s, ok := arg.(string); ok && strings.ContainsRune(s, 0) {
-			// It would end the query text early on the wire; PostgreSQL cannot store it anyway.
-			return errors.New("a value contains a NUL character, which PostgreSQL text cannot hold")
+// writePostgres sends the savepoint, the event's statements and the release as one simple
+// query: every round trip inside the subscriber's transaction is paid per event. The values
+// are inlined as escaped literals (simple queries take no parameters).
+func (v *LeadView) writePostgres(ctx context.Context, tx *sql.Tx, stmts []statement) error {
+	queries := []string{"SAVEPOINT lead_view"}
+	for _, st := range stmts {
+		for _, arg := range st.args {
+			if s, ok := arg.(string); ok && strings.ContainsRune(s, 0) {
+				// It would end the query text early on the wire; PostgreSQL cannot store it anyway.
+				return errors.New("a value contains a NUL character, which PostgreSQL text cannot hold")
+			}
 		}
+		queries = append(queries, inline(st.query, st.args))
 	}
-	stmts := []string{"SAVEPOINT lead_view"}
-	if outcome != nil {
-		stmts = append(stmts, inline(insertOutcome, outcome))
-	}
-	if lead != nil {
-		stmts = append(stmts, inline(upsertLead, lead))
-	}
-	stmts = append(stmts, "RELEASE SAVEPOINT lead_view")
-	if _, err := tx.ExecContext(ctx, strings.Join(stmts, ";\n")); err != nil {
+	queries = append(queries, "RELEASE SAVEPOINT lead_view")
+	if _, err := tx.ExecContext(ctx, strings.Join(queries, ";\n")); err != nil {
 		_, rbErr := tx.ExecContext(ctx, "ROLLBACK TO SAVEPOINT lead_view")
 		return errors.Join(err, rbErr)
 	}

@@ -58,8 +58,14 @@ func (v *LeadView) Rebuild(ctx context.Context) (RebuildStats, error) {
 			if e.Position > head {
 				break
 			}
-			lead, o := domain.Apply(leads[e.LeadID], e)
-			leads[e.LeadID] = lead
+			lead, o := foldEvent(leads[e.LeadID], e)
+			switch {
+			case !changesLead(o):
+			case gone(lead): // erased: a later event of the lead makes a fresh one
+				delete(leads, e.LeadID)
+			default:
+				leads[e.LeadID] = lead
+			}
 			if !o.Applied { // an applied event is implied: see Outcomes
 				if err := outcomes.add(ctx, tx, e.Position, e.LeadID.String(), false, string(o.SkipReason), nil); err != nil {
 					return RebuildStats{}, err

@@ -1,6 +1,7 @@
 package httpapi
 
 import (
+	"context"
 	"net/http"
 	"strings"
 
@@ -28,7 +29,15 @@ func (s *Server) requireRole(role config.Role) func(http.Handler) http.Handler {
 				writeError(w, http.StatusForbidden, "This call needs an operator token")
 				return
 			}
-			next.ServeHTTP(w, r)
+			next.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), tokenNameKey{}, t.Name)))
 		})
 	}
+}
+
+type tokenNameKey struct{}
+
+// tokenName is the name of the token a request was let through with: who did it.
+func tokenName(r *http.Request) string {
+	name, _ := r.Context().Value(tokenNameKey{}).(string)
+	return name
 }

@@ -29,13 +29,14 @@ type eventJSON struct {
 	Raw        string          `json:"raw"`
 	RawSHA256  string          `json:"raw_sha256"`
 	Hash       string          `json:"hash"`
+	Erased     bool            `json:"erased,omitempty"`
 }
 
 func toEventJSON(e domain.Event) eventJSON {
 	return eventJSON{
 		ID: e.ID, Position: e.Position, Version: e.Version, Type: string(e.Type), LeadID: e.LeadID,
 		Source: e.Source, Vendor: e.Vendor, ReceivedAt: e.ReceivedAt, OccurredAt: e.OccurredAt,
-		Data: e.Data, Raw: string(e.Raw), RawSHA256: e.RawSHA256, Hash: e.Hash,
+		Data: e.Data, Raw: string(e.Raw), RawSHA256: e.RawSHA256, Hash: e.Hash, Erased: e.Erased,
 	}
 }
 

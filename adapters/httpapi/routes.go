@@ -36,6 +36,7 @@ func (s *Server) router() *mux.Router {
 	route("/v1/leads", methods{http.MethodGet: auditor(s.listLeads)})
 	route("/v1/leads/{lead_id}", methods{http.MethodGet: auditor(s.getLead)})
 	route("/v1/leads/{lead_id}/events", methods{http.MethodGet: auditor(s.leadEvents)})
+	route("/v1/leads/{lead_id}/erase", methods{http.MethodPost: operator(s.eraseLead)})
 	route("/v1/status", methods{http.MethodGet: auditor(s.status)})
 	route("/v1/projections/lead_view/rebuild", methods{http.MethodPost: operator(s.rebuildLeadView)})
 	if s.cfg.Audit != nil {

@@ -26,6 +26,7 @@ type EventLog interface {
 	Head(ctx context.Context) (int64, error)
 	PositionOf(ctx context.Context, id uuid.UUID) (int64, error)
 	RecordRejection(ctx context.Context, r domain.RejectedWebhook) error
+	Erase(ctx context.Context, leadID uuid.UUID, by string) (erasure domain.Event, already bool, err error)
 	Ping(ctx context.Context) error
 }
 

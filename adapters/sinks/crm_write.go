@@ -14,6 +14,7 @@ import (
 	"github.com/leadledger/leadledger/adapters/sinks/hubspot"
 	"github.com/leadledger/leadledger/adapters/sinks/pipedrive"
 	"github.com/leadledger/leadledger/adapters/sinks/salesforce"
+	"github.com/leadledger/leadledger/domain"
 	"github.com/leadledger/leadledger/eventstore"
 )
 
@@ -180,6 +181,12 @@ func sleep(ctx context.Context, d time.Duration) bool {
 // one write per event, in order per lead), and the record its lead left if it changed email.
 // A record as last written is not sent again, but by a replay that re-sends everything.
 func (m *Manager) writeEventRecord(ctx context.Context, s Sink, e eventstore.Envelope, force bool) result {
+	switch {
+	case e.Type == domain.LeadErased: // nothing is sent: the identity map forgets the lead (see erasure.go)
+		return result{forgotten: []uuid.UUID{e.LeadID}}
+	case e.Erased: // its data is gone; the lead, if it came back since, is written by its own events
+		return result{}
+	}
 	keys, err := m.keysOf(ctx, s, []uuid.UUID{e.LeadID})
 	if err != nil || len(keys) == 0 {
 		return result{err: err} // no lead the sink takes: nothing to write

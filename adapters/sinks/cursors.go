@@ -166,10 +166,11 @@ type progress struct {
 	completed         bool   // replay: every event is done
 
 	// CRM records (a record stream's progress):
-	written, unchanged int64      // records written, and found unchanged (not sent)
-	synced             []synced   // for the identity map
-	letters            []letter   // dead letters listed and resolved, in order
-	retryAt            *time.Time // nil leaves it; zero clears it
+	written, unchanged int64       // records written, and found unchanged (not sent)
+	synced             []synced    // for the identity map
+	forgot             []uuid.UUID // erased leads, forgotten before synced is written: see forget
+	letters            []letter    // dead letters listed and resolved, in order
+	retryAt            *time.Time  // nil leaves it; zero clears it
 }
 
 // wrote takes records the CRM accepted: into the identity map, out of the dead letters.
@@ -204,7 +205,8 @@ func (p progress) then(newer progress) progress {
 	out.written += p.written
 	out.unchanged += p.unchanged
 	out.attempts = append(p.attempts, newer.attempts...)
-	out.synced = append(p.synced, newer.synced...)
+	out.synced = append(withoutLeads(p.synced, newer.forgot), newer.synced...) // see forget
+	out.forgot = append(slices.Clone(p.forgot), newer.forgot...)
 	out.letters = append(p.letters, newer.letters...)
 	out.gone = p.gone || newer.gone
 	out.completed = p.completed || newer.completed
@@ -223,7 +225,7 @@ func (p progress) then(newer progress) progress {
 // empty reports whether there is nothing to save but the lease.
 func (p progress) empty() bool {
 	return p.delivered == 0 && p.failed == 0 && len(p.attempts) == 0 && p.status == "" && !p.gone && !p.completed &&
-		p.written == 0 && p.unchanged == 0 && len(p.synced) == 0 && len(p.letters) == 0 && p.retryAt == nil
+		p.written == 0 && p.unchanged == 0 && len(p.synced) == 0 && len(p.forgot) == 0 && len(p.letters) == 0 && p.retryAt == nil
 }
 
 // save writes a cursor's progress and its attempts in one transaction and renews its lease.
@@ -239,6 +241,9 @@ func (r *Registry) save(ctx context.Context, c cursor, p progress, owner string,
 		if err := r.insertAttempts(ctx, tx, chunk); err != nil {
 			return false, err
 		}
+	}
+	if err := r.forgetLeads(ctx, tx, c.sink.ID, p.forgot); err != nil {
+		return false, err
 	}
 	if err := r.writeIdentities(ctx, tx, c.sink.ID, p.synced); err != nil {
 		return false, err

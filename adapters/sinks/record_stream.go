@@ -11,6 +11,7 @@ import (
 	"github.com/google/uuid"
 	"golang.org/x/time/rate"
 
+	"github.com/leadledger/leadledger/domain"
 	"github.com/leadledger/leadledger/eventstore"
 )
 
@@ -99,6 +100,7 @@ func (s *recordStream) run(ctx context.Context) {
 			continue
 		}
 		s.dropWritten(p)
+		s.unsaved.forget(p.erased...) // before the page's records: the lead may be back in them
 		ahead = s.readAhead(ctx, p.end)
 		if !s.writePage(ctx, p, tick, false) {
 			break
@@ -148,6 +150,7 @@ type page struct {
 	keys   []string         // the records to write
 	events map[string]int64 // events per record key, for a replay's progress
 	other  int64            // events whose records this replay wrote before, or that have none
+	erased []uuid.UUID      // leads erased in the page: the identity map forgets them
 
 	done progress // counts, added to the stream's when every record is written or rejected
 }
@@ -181,6 +184,9 @@ func (s *recordStream) nextPage(ctx context.Context, after int64) (*page, error)
 	if len(events) == size { // appends commit in position order: a short page read everything up to bound
 		p.end = events[len(events)-1].Position
 	}
+	if p.erased, err = s.erasures(ctx, after, p.end, size); err != nil {
+		return nil, err
+	}
 	perLead := map[uuid.UUID]int64{}
 	s.mu.Lock()
 	for _, e := range events {
@@ -205,7 +211,8 @@ func (s *recordStream) nextPage(ctx context.Context, after int64) (*page, error)
 	for _, n := range perLead {
 		p.other += n
 	}
-	before, err := s.m.registry.linkedKeys(ctx, s.c.sink.ID, ids) // records a lead left: written again without it
+	// Records a lead left: written again without it; but not for an erasure, which sends nothing.
+	before, err := s.m.registry.linkedKeys(ctx, s.c.sink.ID, slices.DeleteFunc(ids, func(id uuid.UUID) bool { return slices.Contains(p.erased, id) }))
 	if err != nil {
 		return nil, err
 	}
@@ -215,6 +222,26 @@ func (s *recordStream) nextPage(ctx context.Context, after int64) (*page, error)
 		}
 	}
 	return p, nil
+}
+
+// erasures are the leads erased after a position up to end, whatever types of event the sink
+// takes (see withErasures), read n at a time.
+func (s *recordStream) erasures(ctx context.Context, after, end int64, n int) ([]uuid.UUID, error) {
+	var ids []uuid.UUID
+	for {
+		erased, err := s.m.store.ReadLeadPositions(ctx, after, n,
+			eventstore.Filter{Types: []domain.EventType{domain.LeadErased}, Sources: s.filter.Sources, UpTo: end})
+		if err != nil {
+			return nil, fmt.Errorf("read the erasures: %w", err)
+		}
+		for _, e := range erased {
+			ids = append(ids, e.LeadID)
+		}
+		if len(erased) < n {
+			return ids, nil
+		}
+		after = erased[len(erased)-1].Position
+	}
 }
 
 // dropWritten takes out of a page the records this replay wrote already (a replay writes each

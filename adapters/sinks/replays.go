@@ -59,7 +59,7 @@ func (r *Registry) StartReplay(ctx context.Context, sinkID uuid.UUID, n NewRepla
 	}
 	rp.Position = rp.FromPosition
 	if rp.ToPosition > rp.FromPosition {
-		if rp.Total, err = r.store.Count(ctx, rp.FromPosition, sink.Filter.and(rp.Filter).store(rp.ToPosition)); err != nil {
+		if rp.Total, err = r.store.Count(ctx, rp.FromPosition, eventsFilter(sink, sink.Filter.and(rp.Filter)).store(rp.ToPosition)); err != nil {
 			return Replay{}, err
 		}
 	}

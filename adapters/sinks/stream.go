@@ -59,7 +59,7 @@ func newStream(m *Manager, c cursor, leaseUntil time.Time) *stream {
 		f = f.and(c.replay.Filter)
 		s.upTo, s.lastRead = c.replay.ToPosition, c.replay.Position
 	}
-	s.filter = f.store(s.upTo)
+	s.filter = eventsFilter(c.sink, f).store(s.upTo)
 	if r := m.cfg.ReplayRateWhileIngesting; c.replay != nil && r > 0 {
 		s.pace = rate.NewLimiter(rate.Limit(r), max(1, int(r/20)))
 	}
@@ -270,6 +270,7 @@ func (s *stream) record(o outcome, retries chan<- *pending, stopped <-chan struc
 		}
 		s.unsaved.delivered++
 		s.unsaved.written += int64(len(o.res.synced))
+		s.unsaved.forget(o.res.forgotten...)
 		s.unsaved.wrote(o.res.synced...)
 		s.done(p)
 	case !o.res.parkUntil.IsZero():

@@ -48,6 +48,7 @@ func (s *stream) recordRetry(o outcome) {
 	switch {
 	case o.res.err == nil:
 		s.unsaved.resolve(f.Item)
+		s.unsaved.forget(o.res.forgotten...)
 		s.unsaved.wrote(o.res.synced...)
 	default:
 		f.Error, f.Attempts, f.FailedAt = o.res.err.Error(), 1, o.at

@@ -29,6 +29,7 @@ type result struct {
 	synced     []synced      // CRM records written, for the identity map
 	rejected   []Failure     // CRM records rejected: dead letters, not retried
 	parkUntil  time.Time     // a CRM's daily limit: nothing is sent before then
+	forgotten  []uuid.UUID   // leads erased: the identity map forgets them (see erasure.go)
 }
 
 // webhookBody is what a webhook sink receives for each event (CONTRACT.md).
@@ -42,11 +43,15 @@ type webhookBody struct {
 	OccurredAt string           `json:"occurred_at"`
 	ReceivedAt time.Time        `json:"received_at"`
 	Data       json.RawMessage  `json:"data"`
+	// Erased says the lead's personal data was erased after the event was stored: data is
+	// empty, and the receiver should erase its own copy (a LeadErased event says so as it
+	// happens). Left out of every other event, whose body is as it always was.
+	Erased bool `json:"erased,omitempty"`
 }
 
 func newWebhookBody(e eventstore.Envelope) webhookBody {
 	return webhookBody{ID: e.ID, Type: e.Type, Position: e.Position, LeadID: e.LeadID, Source: e.Source,
-		Vendor: e.Vendor, OccurredAt: e.OccurredAt, ReceivedAt: e.ReceivedAt, Data: e.Data}
+		Vendor: e.Vendor, OccurredAt: e.OccurredAt, ReceivedAt: e.ReceivedAt, Data: e.Data, Erased: e.Erased}
 }
 
 // webhook POSTs events signed as Standard Webhooks: webhook-id is the event id, the same on

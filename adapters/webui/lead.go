@@ -19,7 +19,9 @@ var errNoLead = errors.New("no such lead")
 type leadData struct {
 	ID            uuid.UUID
 	Name          string
-	InView        bool // false: the view has not folded the lead's first event yet
+	InView        bool // false: the view has not folded the lead's first event yet, or it was erased
+	Erasure       *erasureNotice
+	CanErase      bool // its newest event is not its erasure
 	Fields        []field
 	Attribution   []field
 	CustomFields  []field
@@ -75,12 +77,19 @@ func (h *Handler) readLead(ctx context.Context, id uuid.UUID) (leadData, error) 
 	if len(events) == 0 {
 		return leadData{}, errNoLead
 	}
-	d := leadData{ID: id, Name: "(not in the lead view yet)", SinksServed: h.cfg.Sinks != nil}
+	d := leadData{ID: id, Name: "(not in the lead view yet)", SinksServed: h.cfg.Sinks != nil,
+		Erasure: erasureIn(events), CanErase: events[len(events)-1].Type != domain.LeadErased}
+	if d.Erasure != nil {
+		d.Name = "Erased lead"
+	}
 	lead, err := h.cfg.Leads.Lead(ctx, id)
 	switch {
 	case errors.Is(err, domain.ErrNotFound):
 	case err != nil:
 		return leadData{}, fmt.Errorf("read lead %s: %w", id, err)
+	case d.Erasure != nil && lead.LastPosition <= d.Erasure.Position:
+		// A row the view has not folded the erasure into yet, for a moment after it: what it
+		// holds was erased, so it is not shown. A row made by events after the erasure is.
 	default:
 		d.InView, d.Name = true, displayName(lead)
 		d.Fields, d.Attribution, d.CustomFields, d.Conversations = leadFields(lead), sortedFields(lead.Attribution),
@@ -100,6 +109,11 @@ func (h *Handler) readLead(ctx context.Context, id uuid.UUID) (leadData, error) 
 			return leadData{}, err
 		}
 		entry := newTimelineEntry(e, outcomes.Of(e.Position), e.Position <= reached, p)
+		prev, err := h.log.HashUpTo(ctx, e.Position-1)
+		if err != nil {
+			return leadData{}, fmt.Errorf("read the hash before position %d: %w", e.Position, err)
+		}
+		entry.Chain = chainCheck(prev, e)
 		if entry.Outcome == "applied" {
 			entry.Created, entry.Changes = effects[i].created, effects[i].changes
 		}
@@ -110,6 +124,13 @@ func (h *Handler) readLead(ctx context.Context, id uuid.UUID) (leadData, error) 
 	}
 	if d.Destinations, err = h.cfg.Sinks.Destinations(ctx, id); err != nil {
 		return leadData{}, fmt.Errorf("read where lead %s was delivered: %w", id, err)
+	}
+	if d.Erasure != nil && !d.InView {
+		// A CRM record's key is usually the lead's normalised email: erased data, still kept
+		// in the sinks' identity map. The page does not show it again.
+		for i := range d.Destinations {
+			d.Destinations[i].RecordKey = ""
+		}
 	}
 	list, err := h.cfg.Sinks.Sinks(ctx)
 	if err != nil {

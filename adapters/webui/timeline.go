@@ -13,6 +13,7 @@ import (
 	"github.com/google/uuid"
 
 	"github.com/leadledger/leadledger/domain"
+	"github.com/leadledger/leadledger/eventstore"
 	"github.com/leadledger/leadledger/projections"
 )
 
@@ -35,9 +36,14 @@ type timelineEntry struct {
 	Raw        string
 	RawLen     int
 	RawSHA256  string
-	RawOK      bool // the body's SHA-256 is the stored one
+	RawCheck   string // matches (the body's SHA-256 is the stored one) | differs | erased (no body to hash)
 	Hash       string
+	Chain      string // verified (the hash recomputes from the one before and this event's fields) | differs
 	Proof      inclusion
+	// Erased says the lead's personal data was erased: the body and fields are gone for good.
+	Erased bool
+	// Erasure is who asked for the erasure and when, on a LeadErased event.
+	Erasure *domain.Erasure
 }
 
 // change is a field of the lead view that an event changed.
@@ -53,12 +59,17 @@ type effect struct {
 
 // effectsOf folds a lead's events as the view does (domain.Apply is pure, and the view folds
 // each lead's events in this order, leaving out those it failed to apply) and says what each
-// one did to the fields a person reads.
+// one did to the fields a person reads. An erasure deletes the view's row, so the fold starts
+// again after it; an erased event has no data left to fold, and its effects are not shown.
 func effectsOf(events []domain.Event, failed func(domain.Event) bool) []effect {
 	out := make([]effect, len(events))
 	var l domain.Lead
 	for i, e := range events {
-		if failed(e) {
+		if e.Type == domain.LeadErased {
+			l = domain.Lead{}
+			continue
+		}
+		if e.Erased || failed(e) {
 			continue
 		}
 		before := viewFields(l)
@@ -133,11 +144,24 @@ func conversationSummary(c domain.Conversation) string {
 }
 
 func newTimelineEntry(e domain.Event, o projections.Outcome, reached bool, p inclusion) timelineEntry {
-	sum := sha256.Sum256(e.Raw)
 	t := timelineEntry{ID: e.ID, Position: e.Position, Version: e.Version, Type: string(e.Type), Source: e.Source,
-		Vendor: e.Vendor, ReceivedAt: e.ReceivedAt, OccurredAt: e.OccurredAt, Fields: dataFields(e.Data),
-		Raw: string(e.Raw), RawLen: len(e.Raw), RawSHA256: e.RawSHA256, RawOK: hex.EncodeToString(sum[:]) == e.RawSHA256,
-		Hash: e.Hash, Proof: p}
+		Vendor: e.Vendor, ReceivedAt: e.ReceivedAt, OccurredAt: e.OccurredAt, RawSHA256: e.RawSHA256,
+		Hash: e.Hash, Proof: p, Erased: e.Erased}
+	switch sum := sha256.Sum256(e.Raw); {
+	case e.Erased:
+		t.RawCheck = "erased"
+	case hex.EncodeToString(sum[:]) == e.RawSHA256:
+		t.RawCheck = "matches"
+	default:
+		t.RawCheck = "differs"
+	}
+	if !e.Erased {
+		t.Fields, t.Raw, t.RawLen = dataFields(e.Data), string(e.Raw), len(e.Raw)
+	}
+	if e.Type == domain.LeadErased {
+		who := erasureOf(e)
+		t.Erasure, t.Fields = &who, nil
+	}
 	switch {
 	case o.Applied:
 		t.Outcome = "applied"
@@ -151,4 +175,15 @@ func newTimelineEntry(e domain.Event, o projections.Outcome, reached bool, p inc
 		t.Outcome = "skipped"
 	}
 	return t
+}
+
+// chainCheck recomputes an event's hash from the hash before it and the event's own fields,
+// its raw_sha256 among them. The inclusion proof shows the hash is in the signed checkpoint;
+// this shows the hash stands for this event: for an erased event, whose body is gone, it is
+// what still proves the raw_sha256 shown is the one stored when the body came in.
+func chainCheck(prev string, e domain.Event) string {
+	if h, err := eventstore.ChainHash(prev, e); err == nil && h == e.Hash {
+		return "verified"
+	}
+	return "differs"
 }

@@ -17,7 +17,8 @@ import (
 
 // TestWebUIInChromium drives the UI in headless Chromium, on SQLite and on PostgreSQL: a
 // wrong token, an auditor reading a lead's history and proofs, and an operator working the
-// sinks. Screenshots of each page go to test-artifacts/webui/ (from the SQLite run).
+// sinks, then erasing a lead. Screenshots of each page go to test-artifacts/webui/ (from the
+// SQLite run).
 func TestWebUIInChromium(t *testing.T) {
 	browser := startChromium(t)
 	for _, backend := range eventstoretest.Backends {
@@ -28,6 +29,8 @@ func TestWebUIInChromium(t *testing.T) {
 			t.Run("wrong token", func(t *testing.T) { wrongToken(t, newPerson(t, browser, l.url), shots) })
 			t.Run("auditor", func(t *testing.T) { auditorReads(t, l, s, newPerson(t, browser, l.url), shots) })
 			t.Run("operator", func(t *testing.T) { operatorWorksSinks(t, l, s, newPerson(t, browser, l.url), shots) })
+			// Last: it erases Sarah, whom the others read.
+			t.Run("erase", func(t *testing.T) { operatorErases(t, l, s, newPerson(t, browser, l.url), shots) })
 		})
 	}
 }
@@ -102,6 +105,9 @@ func auditorReads(t *testing.T, l *ledger, s story, p *person, shots bool) {
 		if got := p.text(sel + " .proof"); got != wants[i].proof {
 			t.Errorf("event %d proof %q, want %q", e.Position, got, wants[i].proof)
 		}
+		if got := p.text(sel + " .chain-check"); !strings.HasPrefix(got, "recomputed ✓") {
+			t.Errorf("event %d chain check %q", e.Position, got)
+		}
 	}
 	if got, want := p.text("#event-"+s.sarah[1].ID.String()+" .changes"), "What it changed in the lead phone: +1 555 0100 → +1 555 0199"; got != want {
 		t.Errorf("the update's changes: %q, want %q", got, want)
@@ -160,6 +166,13 @@ func auditorReads(t *testing.T, l *ledger, s story, p *person, shots bool) {
 	}
 	if st := l.sinkStatus(t, s.webhook.ID); st != sinks.StatusActive {
 		t.Errorf("after an auditor's pause the sink is %s", st)
+	}
+	sarah := s.sarah[0].LeadID.String()
+	if status := post(t, l.url+"/ui/leads/"+sarah+"/erase", session, url.Values{"csrf": {csrf}, "confirm": {sarah}}); status != http.StatusForbidden {
+		t.Errorf("an auditor's erasure answered %d, want 403", status)
+	}
+	if erased(t, l, s.sarah[0].LeadID) {
+		t.Error("an auditor's forged post erased Sarah")
 	}
 
 	p.click(".signout button")
@@ -280,7 +293,7 @@ func checkSessionCookie(t *testing.T, p *person) {
 
 func noOperatorButtons(t *testing.T, p *person) {
 	t.Helper()
-	if n := p.count(".operator, button.op-pause, button.op-resume, button.op-replay, button.op-retry, form[action^='/ui/sinks']"); n != 0 {
+	if n := p.count(".operator, button.op-pause, button.op-resume, button.op-replay, button.op-retry, button.op-erase, form[action^='/ui/sinks'], form[action$='/erase']"); n != 0 {
 		t.Errorf("an auditor sees %d operator controls at %s", n, p.location())
 	}
 }

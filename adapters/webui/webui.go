@@ -25,11 +25,16 @@ import (
 	"github.com/leadledger/leadledger/projections"
 )
 
-// EventLog is what the UI reads of the event store.
+// EventLog is what the UI needs of the event store (an *eventstore.Store).
 type EventLog interface {
 	ReadAll(ctx context.Context, after int64, limit int, f eventstore.Filter) ([]domain.Event, error)
 	ReadStream(ctx context.Context, leadID uuid.UUID) ([]domain.Event, error)
 	Head(ctx context.Context) (int64, error)
+	// HashUpTo is the hash before an event, to recompute the event's own: the check left to an
+	// erased event, whose body is gone.
+	HashUpTo(ctx context.Context, position int64) (string, error)
+	// Erase crypto-shreds a lead's personal data (operators, from the lead's page).
+	Erase(ctx context.Context, leadID uuid.UUID, by string) (erasure domain.Event, already bool, err error)
 }
 
 // LeadReader is what the UI reads of the lead view.
@@ -157,6 +162,7 @@ func (h *Handler) routes() http.Handler {
 
 	mux.Handle("GET /ui/leads", h.page(h.leadsPage))
 	mux.Handle("GET /ui/leads/{id}", h.page(h.leadPage))
+	mux.Handle("POST /ui/leads/{id}/erase", h.action(config.RoleOperator, h.eraseLead))
 	mux.Handle("GET /ui/events", h.page(h.eventsPage))
 	if h.cfg.Sinks != nil {
 		mux.Handle("GET /ui/sinks", h.page(h.sinksPage))

@@ -19,8 +19,9 @@ import (
 )
 
 // export -> verify --file -> import into an empty store of the other kind: the same ids,
-// positions (gaps included), versions, raw bytes and hashes, and the same tree head; a changed
-// byte in the file fails verify; an import never lands in a store that has events.
+// positions (gaps included), versions, raw bytes and hashes, and the same tree head; an erased
+// lead's events stay erased and still verify; a changed byte in the file fails verify; an import
+// never lands in a store that has events.
 func TestExportImport(t *testing.T) {
 	for _, backends := range [][2]string{{"sqlite", "postgres"}, {"postgres", "sqlite"}} {
 		t.Run(backends[0]+" to "+backends[1], func(t *testing.T) {
@@ -44,6 +45,11 @@ func TestExportImport(t *testing.T) {
 						t.Fatalf("conflicting append: %v", err)
 					}
 				}
+				if i == 15 { // lead 2 erased between two checkpoints: its events 2 and 9 lose their bodies
+					if _, _, err := source.Erase(ctx, domain.LeadID("leadflo", "2"), "ops"); err != nil {
+						t.Fatal(err)
+					}
+				}
 				if i == 9 || i == 24 {
 					if _, err := checkpoints.Step(ctx); err != nil {
 						t.Fatal(err)
@@ -56,11 +62,11 @@ func TestExportImport(t *testing.T) {
 				return out.String(), err
 			}
 			verified, err := cmd(sourceCfg, "verify")
-			if err != nil || !strings.HasPrefix(verified, "ok: 30 events, root ") {
+			if err != nil || !strings.HasPrefix(verified, "ok: 31 events, root ") || !strings.Contains(verified, "\n2 of them erased") {
 				t.Fatalf("verify the source: %q, %v", verified, err)
 			}
 			file := filepath.Join(dir, "log.ndjson.gz")
-			if out, err := cmd(sourceCfg, "export", "--out", file); err != nil || !strings.HasPrefix(out, "exported 30 events") {
+			if out, err := cmd(sourceCfg, "export", "--out", file); err != nil || !strings.HasPrefix(out, "exported 31 events") {
 				t.Fatalf("export: %q, %v", out, err)
 			}
 			out, err := cmd(sourceCfg, "verify", "--file", file)
@@ -69,7 +75,7 @@ func TestExportImport(t *testing.T) {
 			}
 
 			target, targetCfg := storeWithConfig(t, dir, "target", backends[1])
-			if out, err := cmd(targetCfg, "import", file); err != nil || !strings.HasPrefix(out, "imported 30 events") {
+			if out, err := cmd(targetCfg, "import", file); err != nil || !strings.HasPrefix(out, "imported 31 events") {
 				t.Fatalf("import: %q, %v", out, err)
 			}
 			want, _ := source.ReadAll(ctx, 0, 100, eventstore.Filter{})
@@ -77,12 +83,19 @@ func TestExportImport(t *testing.T) {
 			if len(got) != len(want) {
 				t.Fatalf("imported %d events, exported %d", len(got), len(want))
 			}
+			erased := 0
 			for i := range want {
 				w, g := want[i], got[i]
-				if g.ID != w.ID || g.Position != w.Position || g.Version != w.Version || g.Hash != w.Hash ||
+				if w.Erased {
+					erased++
+				}
+				if g.Erased != w.Erased || g.Data.Name != w.Data.Name || g.ID != w.ID || g.Position != w.Position || g.Version != w.Version || g.Hash != w.Hash ||
 					!bytes.Equal(g.Raw, w.Raw) || g.RawSHA256 != w.RawSHA256 || !g.ReceivedAt.Equal(w.ReceivedAt) || g.OccurredAt != w.OccurredAt {
 					t.Fatalf("event %d differs after the round trip:\n got %+v\nwant %+v", i, g, w)
 				}
+			}
+			if erased != 2 {
+				t.Fatalf("%d erased events after the round trip, want 2", erased)
 			}
 			if out, err := cmd(targetCfg, "verify"); err != nil || out != verified {
 				t.Fatalf("verify the imported store: %q, %v; want %q", out, err, verified)
@@ -107,11 +120,20 @@ func TestExportImport(t *testing.T) {
 			}
 			// A range: it verifies from its first line's previous hash; it does not import.
 			part := filepath.Join(dir, "part.ndjson")
-			if out, err := cmd(sourceCfg, "export", "--out", part, "--from", fmt.Sprint(want[20].Position)); err != nil || !strings.HasPrefix(out, "exported 10 events") {
+			if out, err := cmd(sourceCfg, "export", "--out", part, "--from", fmt.Sprint(want[20].Position)); err != nil || !strings.HasPrefix(out, "exported 11 events") {
 				t.Fatalf("export --from: %q, %v", out, err)
 			}
-			if out, err := cmd(sourceCfg, "verify", "--file", part); err != nil || !strings.HasPrefix(out, "ok: 10 events") {
+			if out, err := cmd(sourceCfg, "verify", "--file", part); err != nil || !strings.HasPrefix(out, "ok: 11 events") {
 				t.Fatalf("verify a range: %q, %v", out, err)
+			}
+			// A range that ends before lead 2's erasure: its erased events name where the
+			// erasure is, and the range verifies.
+			early := filepath.Join(dir, "early.ndjson")
+			if out, err := cmd(sourceCfg, "export", "--out", early, "--to", fmt.Sprint(want[10].Position)); err != nil || !strings.HasPrefix(out, "exported 11 events") {
+				t.Fatalf("export --to: %q, %v", out, err)
+			}
+			if out, err := cmd(sourceCfg, "verify", "--file", early); err != nil || !strings.HasPrefix(out, "ok: 11 events") || !strings.Contains(out, "2 of them erased") {
+				t.Fatalf("verify a range before the erasure: %q, %v", out, err)
 			}
 			empty, emptyCfg := storeWithConfig(t, dir, "empty", backends[1])
 			defer empty.Close()

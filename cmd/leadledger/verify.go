@@ -56,6 +56,11 @@ func verify(ctx context.Context, args []string, getenv func(string) string, stdo
 	if _, err := fmt.Fprintf(stdout, "ok: %d events, root %s\n", v.Events, hex.EncodeToString(v.Root)); err != nil {
 		return err
 	}
+	if v.Erased > 0 {
+		if _, err := fmt.Fprintf(stdout, "%d of them erased: their raw bodies are gone, their SHA-256s are in the chain\n", v.Erased); err != nil {
+			return err
+		}
+	}
 	if len(keys) > 0 { // an export names its keys itself: the reader compares them with the one they hold
 		_, err = fmt.Fprintf(stdout, "checkpoints signed by: %s\n", strings.Join(keys, ", "))
 	}

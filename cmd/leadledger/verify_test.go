@@ -79,7 +79,14 @@ func TestVerify(t *testing.T) {
 					t.Fatal(err)
 				}
 			}
-			flipped := bytes.Replace(events[11].Raw, []byte("example"), []byte("exbmple"), 1)
+			// One byte of a stored raw body changed: it is stored sealed, so the byte is one of
+			// its ciphertext, and the body no longer opens.
+			var stored []byte
+			if err := store.DB().QueryRowContext(ctx, store.Rebind(`SELECT payload FROM ledger_events WHERE "offset" = ?`), events[11].Position).Scan(&stored); err != nil {
+				t.Fatal(err)
+			}
+			flipped := bytes.Clone(stored)
+			flipped[len(flipped)/2] ^= 1
 			tamper("payload", flipped, events[11].Position)
 			out, err := verify()
 			if err == nil || !strings.HasPrefix(out, fmt.Sprintf("broken at position %d: raw_sha256:", events[11].Position)) {
@@ -88,7 +95,31 @@ func TestVerify(t *testing.T) {
 			if out, err := verify("--from", fmt.Sprint(events[12].Position)); err != nil || out != want {
 				t.Errorf("verify --from past the change: %q, %v; want the clean line", out, err)
 			}
-			tamper("payload", events[11].Raw, events[11].Position)
+			// The sealed body replaced whole (it no longer names its key): it reads as erased,
+			// but no erasure of its lead follows it.
+			tamper("payload", []byte("not what was sealed"), events[11].Position)
+			if out, err := verify(); err == nil || !strings.HasPrefix(out, fmt.Sprintf("broken at position %d: erased:", events[11].Position)) {
+				t.Fatalf("a sealed body replaced: %q, %v; want exit 1 naming position %d and erased", out, err, events[11].Position)
+			}
+			tamper("payload", stored, events[11].Position)
+			// A lead's key deleted behind the ledger's back: the same.
+			var key []byte
+			lead := events[4].LeadID.String()
+			if err := store.DB().QueryRowContext(ctx, store.Rebind(`SELECT lead_key FROM ledger_lead_keys WHERE lead_id = ?`), lead).Scan(&key); err != nil {
+				t.Fatal(err)
+			}
+			if _, err := store.DB().ExecContext(ctx, store.Rebind(`DELETE FROM ledger_lead_keys WHERE lead_id = ?`), lead); err != nil {
+				t.Fatal(err)
+			}
+			if out, err := verify(); err == nil || !strings.HasPrefix(out, fmt.Sprintf("broken at position %d: erased:", events[4].Position)) {
+				t.Fatalf("a lead key deleted: %q, %v; want exit 1 naming position %d and erased", out, err, events[4].Position)
+			}
+			if _, err := store.DB().ExecContext(ctx, store.Rebind(`INSERT INTO ledger_lead_keys (lead_id, lead_key) VALUES (?, ?)`), lead, key); err != nil {
+				t.Fatal(err)
+			}
+			if out, err := verify(); err != nil || out != want {
+				t.Fatalf("the body and the key restored: %q, %v", out, err)
+			}
 			tamper("source", "forged", events[20].Position)
 			if out, err := verify(); err == nil || !strings.HasPrefix(out, fmt.Sprintf("broken at position %d: hash:", events[20].Position)) {
 				t.Fatalf("a covered field changed: %q, %v; want exit 1 naming position %d and hash", out, err, events[20].Position)

@@ -43,6 +43,10 @@ type exportLine struct {
 	RawBase64  string           `json:"raw_base64,omitempty"` // ...else in base64: byte for byte either way
 	RawSHA256  string           `json:"raw_sha256,omitempty"`
 	Hash       string           `json:"hash,omitempty"`
+	Erased     bool             `json:"erased,omitempty"` // the lead's personal data was erased: no raw, no data
+	// ErasurePosition is where the LeadErased of an erased event is, so that a range that
+	// ends before it still accounts for the erasure.
+	ErasurePosition int64 `json:"erasure_position,omitempty"`
 
 	// checkpoint
 	TreeSize    uint64     `json:"tree_size,omitempty"`
@@ -57,6 +61,10 @@ func eventLine(prev string, e domain.Event) exportLine {
 	l := exportLine{Kind: "event", PrevHash: prev, ID: &e.ID, Position: e.Position, Version: e.Version, Type: e.Type, LeadID: &e.LeadID,
 		Source: e.Source, Vendor: e.Vendor, ReceivedAt: &e.ReceivedAt, OccurredAt: e.OccurredAt, Data: &e.Data,
 		RawSHA256: e.RawSHA256, Hash: e.Hash}
+	if e.Erased {
+		l.Erased, l.Data = true, nil
+		return l
+	}
 	if utf8.Valid(e.Raw) {
 		raw := string(e.Raw)
 		l.Raw = &raw
@@ -67,12 +75,16 @@ func eventLine(prev string, e domain.Event) exportLine {
 }
 
 func (l exportLine) event() (domain.Event, error) {
-	if l.ID == nil || l.LeadID == nil || l.ReceivedAt == nil || l.Data == nil || l.Position <= 0 {
+	if l.ID == nil || l.LeadID == nil || l.ReceivedAt == nil || (l.Data == nil && !l.Erased) || l.Position <= 0 {
 		return domain.Event{}, errors.New("an event line lacks id, lead_id, received_at, data or position")
 	}
 	e := domain.Event{ID: *l.ID, Position: l.Position, Version: l.Version, Type: l.Type, LeadID: *l.LeadID,
-		Source: l.Source, Vendor: l.Vendor, ReceivedAt: *l.ReceivedAt, OccurredAt: l.OccurredAt, Data: *l.Data,
-		RawSHA256: l.RawSHA256, Hash: l.Hash}
+		Source: l.Source, Vendor: l.Vendor, ReceivedAt: *l.ReceivedAt, OccurredAt: l.OccurredAt,
+		RawSHA256: l.RawSHA256, Hash: l.Hash, Erased: l.Erased}
+	if l.Erased {
+		return e, nil
+	}
+	e.Data = *l.Data
 	switch {
 	case l.Raw != nil:
 		e.Raw = []byte(*l.Raw)
@@ -102,7 +114,13 @@ func Export(ctx context.Context, w io.Writer, tree *Tree, after, to int64, progr
 			return events, err
 		}
 		for _, e := range page {
-			if err := enc.Encode(eventLine(prev, e)); err != nil {
+			line := eventLine(prev, e)
+			if e.Erased {
+				if line.ErasurePosition, err = tree.store.ErasurePosition(ctx, e.LeadID, e.Position); err != nil {
+					return events, err
+				}
+			}
+			if err := enc.Encode(line); err != nil {
 				return events, err
 			}
 			prev, position = e.Hash, e.Position
@@ -176,15 +194,17 @@ func VerifyExport(open func() (io.ReadCloser, error)) (Verified, []string, error
 	var cps []Checkpoint
 	keys := map[string]string{}
 	fromStart := true // an export with no event is the empty log's
+	claims := erasureClaims{}
 	err := readExport(open, func(prev string) error {
 		fromStart = prev == eventstore.GenesisHash
 		return nil
-	}, func(prev string, e domain.Event) error {
+	}, func(prev string, e domain.Event, erasureAt int64) error {
 		if err := checkEvent(prev, e); err != nil {
 			return err
 		}
+		claims.see(e, erasureAt)
 		v.Position = e.Position
-		v.Events++
+		v.count(e)
 		return nil
 	}, func(l exportLine) error {
 		root, err := hex.DecodeString(l.Root)
@@ -195,6 +215,9 @@ func VerifyExport(open func() (io.ReadCloser, error)) (Verified, []string, error
 		keys[l.KeyID] = l.VerifierKey
 		return nil
 	})
+	if err == nil {
+		err = claims.settle(v.Position)
+	}
 	if err != nil || !fromStart {
 		return v, nil, err
 	}
@@ -204,7 +227,7 @@ func VerifyExport(open func() (io.ReadCloser, error)) (Verified, []string, error
 	}
 	walk := &checkpointWalk{verifiers: verifiers, next: cps}
 	built := newTreeBuilder()
-	err = readExport(open, nil, func(_ string, e domain.Event) error {
+	err = readExport(open, nil, func(_ string, e domain.Event, _ int64) error {
 		if err := built.append(e.Hash); err != nil {
 			return err
 		}
@@ -230,7 +253,7 @@ func VerifyExport(open func() (io.ReadCloser, error)) (Verified, []string, error
 
 // readExport reads an export, giving each event with the hash before it (first, when not nil,
 // gets the first event's), and each checkpoint.
-func readExport(open func() (io.ReadCloser, error), first func(prev string) error, event func(prev string, e domain.Event) error,
+func readExport(open func() (io.ReadCloser, error), first func(prev string) error, event func(prev string, e domain.Event, erasureAt int64) error,
 	checkpoint func(exportLine) error) error {
 	f, err := open()
 	if err != nil {
@@ -265,7 +288,7 @@ func readExport(open func() (io.ReadCloser, error), first func(prev string) erro
 			if prev == "" {
 				prev = l.PrevHash
 			}
-			if err := event(prev, e); err != nil {
+			if err := event(prev, e, l.ErasurePosition); err != nil {
 				return err
 			}
 			prev = e.Hash
@@ -304,7 +327,7 @@ func Import(ctx context.Context, tree *Tree, open func() (io.ReadCloser, error))
 			return errors.New("import: the export does not start at the log's first event (its first line's prev_hash is not 64 zeros); only an export from the start imports")
 		}
 		return nil
-	}, func(_ string, e domain.Event) error {
+	}, func(_ string, e domain.Event, _ int64) error {
 		if batch = append(batch, e); len(batch) == 500 {
 			return flush()
 		}
