@@ -7,6 +7,8 @@
 #
 #   scripts/bench-audit.sh                       # 1M events, SQLite
 #   EVENTS=100000 DB=postgres scripts/bench-audit.sh
+#   BASELINE=<git ref> scripts/bench-audit.sh   # fill with that commit's server, then time this
+#                                               # one's `migrate` over the log it wrote
 set -euo pipefail
 cd "$(dirname "$0")/.."
 source scripts/bench-lib.sh # wait_ready
@@ -37,6 +39,13 @@ case $db in
   *) echo "bench-audit: DB must be sqlite or postgres" >&2; exit 2 ;;
 esac
 go build -o "$work/leadledger" ./cmd/leadledger
+filler=$work/leadledger
+if [ -n "${BASELINE:-}" ]; then
+  git worktree add -q --detach "$work/baseline-src" "$BASELINE"
+  (cd "$work/baseline-src" && go build -o "$work/baseline" ./cmd/leadledger)
+  git worktree remove --force "$work/baseline-src"
+  filler=$work/baseline
+fi
 go build -o "$work/loadgen" ./scripts/loadgen
 go build -o "$work/readbench" ./scripts/readbench
 calc() { awk "BEGIN { printf \"$1\", $2 }"; }
@@ -50,17 +59,22 @@ tokens: [{name: bench, role: auditor, token: bench-auditor}]
 sources:
   - {id: leadflo, vendor: leadflo, auth: {type: header_secret, header: X-Webhook-Secret, secret: bench-secret}}
 YAML
-serve() { # run_projections: starts the ledger, sets pid
-  LEDGER_RUN_PROJECTIONS=$1 "$work/leadledger" serve --config "$work/ledger.yaml" 2>>"$work/server.log" &
+serve() { # run_projections [binary]: starts the ledger, sets pid
+  LEDGER_RUN_PROJECTIONS=$1 "${2:-$work/leadledger}" serve --config "$work/ledger.yaml" 2>>"$work/server.log" &
   pid=$!
   wait_ready "$base"
 }
 
 echo "audit trail: $events events, $db, $(nproc) cores, load $(cut -d' ' -f1-3 /proc/loadavg)"
-serve false
+serve false "$filler"
 "$work/loadgen" -url "$base" -secret bench-secret -c 32 -d 4h -n "$events" -leads $((events / 5)) >"$work/fill.txt"
 kill -TERM "$pid"; wait "$pid" || true
 echo "fill:        $(cat "$work/fill.txt")"
+if [ -n "${BASELINE:-}" ]; then
+  /usr/bin/time -f '%e %M' -o "$work/time" "$work/leadledger" migrate --config "$work/ledger.yaml" >/dev/null
+  read -r migrate_secs migrate_kb <"$work/time"
+  echo "migrate:     the log written by $BASELINE brought up to this schema in $migrate_secs s, peak RSS $((migrate_kb / 1024)) MB"
+fi
 
 # verify: GNU time gives the elapsed time and the peak RSS.
 /usr/bin/time -f '%e %M' -o "$work/time" "$work/leadledger" verify --config "$work/ledger.yaml" >"$work/verify.txt"

@@ -194,8 +194,15 @@ func checkErasedPage(t *testing.T, p *person, s story, erasure domain.Event, who
 	if got := p.text(sel + " .proof"); got != proof {
 		t.Errorf("the erasure's proof %q, want %q", got, proof)
 	}
-	if got := p.text("#destinations"); !strings.Contains(got, "hubspot") || !strings.Contains(got, "(its key is erased data)") {
-		t.Errorf("destinations after the erasure: %q", got)
+	// The CRM sink forgets the lead when it reaches the erasure; until then its record is
+	// listed without its key (usually the person's email).
+	switch {
+	case p.count("#destinations") == 1:
+		if got := p.text("#destinations"); !strings.Contains(got, "hubspot") || !strings.Contains(got, "(its key is erased data)") {
+			t.Errorf("destinations after the erasure: %q", got)
+		}
+	case p.count("#no-destinations") != 1:
+		t.Errorf("the erased lead's page shows neither its destinations nor that there are none")
 	}
 	if n := p.count("#erase, button.op-erase"); n != 0 {
 		t.Errorf("an erased lead's page still offers %d erase controls", n)
