@@ -75,7 +75,7 @@ func chainStoredEvents(ctx context.Context, tx *sql.Tx, s *Store) error {
 	defer update.Close()
 	prev, after := GenesisHash, int64(0)
 	for {
-		events, err := readChain(ctx, tx, s, after, page, false)
+		events, err := readChain(ctx, tx, s, after, 0, page, false)
 		if err != nil {
 			return err
 		}
@@ -100,19 +100,20 @@ const chainColumns = `"offset", uuid, stream_id, event_type, source, received_at
 // ReadChain reads a page of events after a position with what verifying them needs: the
 // fields their hash covers, the raw body and the stored hash (no normalised data). A sealed
 // raw body that does not open (its bytes were changed) comes as it is stored.
-func (s *Store) ReadChain(ctx context.Context, after int64, limit int) ([]domain.Event, error) {
-	return readChain(ctx, s.reads, s, after, limit, true)
+// upTo, when not 0, is the last position it may return.
+func (s *Store) ReadChain(ctx context.Context, after, upTo int64, limit int) ([]domain.Event, error) {
+	return readChain(ctx, s.reads, s, after, upTo, limit, true)
 }
 
 // readChain reads a page of the chain's fields; with stored, the raw body and the hash too.
 func readChain(ctx context.Context, q interface {
 	QueryContext(context.Context, string, ...any) (*sql.Rows, error)
-}, s *Store, after int64, limit int, stored bool) ([]domain.Event, error) {
+}, s *Store, after, upTo int64, limit int, stored bool) ([]domain.Event, error) {
 	columns := chainColumns
 	if stored {
 		columns += `, payload, hash, ` + leadKeyColumn
 	}
-	query := s.pageQuery(columns, after, limit, Filter{})
+	query := s.pageQuery(columns, after, limit, Filter{UpTo: upTo})
 	rows, err := q.QueryContext(ctx, query.Query, query.Args...)
 	if err != nil {
 		return nil, fmt.Errorf("read events after %d: %w", after, err)

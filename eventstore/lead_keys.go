@@ -93,12 +93,11 @@ func (k *leadKey) open(eventID uuid.UUID, field string, sealed []byte) ([]byte, 
 	if k == nil || len(sealed) < keyIDSize || !bytes.Equal(sealed[:keyIDSize], k.id[:]) {
 		return nil, errShredded
 	}
-	nonce, ciphertext := sealed[keyIDSize:], []byte(nil)
-	if len(nonce) < k.aead.NonceSize() {
+	rest, n := sealed[keyIDSize:], k.aead.NonceSize()
+	if len(rest) < n {
 		return nil, fmt.Errorf("event %s: its sealed %s is truncated", eventID, field)
 	}
-	nonce, ciphertext = nonce[:k.aead.NonceSize()], nonce[k.aead.NonceSize():]
-	plain, err := k.aead.Open(nil, nonce, ciphertext, additionalData(eventID, field))
+	plain, err := k.aead.Open(nil, rest[:n], rest[n:], additionalData(eventID, field))
 	if err != nil {
 		return nil, fmt.Errorf("event %s: its sealed %s does not open: it was changed", eventID, field)
 	}

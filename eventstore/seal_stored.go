@@ -17,7 +17,7 @@ func (s *Store) leadKeysTableSQL() string {
 	if s.dialect.name == "postgres" {
 		return `CREATE TABLE IF NOT EXISTS ` + leadKeysTable + ` (lead_id UUID PRIMARY KEY, lead_key BYTEA NOT NULL)`
 	}
-	return `CREATE TABLE IF NOT EXISTS ` + leadKeysTable + ` (lead_id TEXT PRIMARY KEY, lead_key BLOB NOT NULL)`
+	return `CREATE TABLE IF NOT EXISTS ` + leadKeysTable + ` (lead_id TEXT PRIMARY KEY, lead_key BLOB NOT NULL) WITHOUT ROWID`
 }
 
 // sealStoredEvents seals the personal data of every event stored before events were sealed,

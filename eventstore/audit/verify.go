@@ -31,8 +31,8 @@ type Verified struct {
 	Root     []byte
 }
 
-// verifyPage is how many events one read brings: a page of raw bodies stays a few MB.
-const verifyPage = 5000
+// verifyPage is how many positions one read covers: a page of raw bodies stays a few MB.
+var verifyPage = 5000
 
 // Verify reads the whole log in position order, in constant memory, and checks each event
 // from position from on: its raw body against its raw_sha256, its hash against the chain's
@@ -52,9 +52,7 @@ func Verify(ctx context.Context, tree *Tree, from int64, progress func(Verified)
 	prev := eventstore.GenesisHash
 	ctx, stop := context.WithCancel(ctx) // an early return stops the reader
 	defer stop()
-	pages := readAhead(ctx, tree.store)
-	for {
-		page := <-pages
+	for page := range readAhead(ctx, tree.store) {
 		if page.err != nil {
 			return v, page.err
 		}
@@ -74,20 +72,20 @@ func Verify(ctx context.Context, tree *Tree, from int64, progress func(Verified)
 				return v, &eventstore.BrokenChainError{Position: e.Position, What: "checkpoint", Detail: err.Error()}
 			}
 		}
-		var err error
-		if v.Root, err = built.root(); err != nil {
-			return v, err
-		}
 		if progress != nil {
 			progress(v)
 		}
-		if len(page.events) < verifyPage {
-			if err := checkpoints.beyond(uint64(v.Events)); err != nil {
-				return v, &eventstore.BrokenChainError{Position: v.Position, What: "checkpoint", Detail: err.Error()}
-			}
-			return v, claims.settle(v.Position)
-		}
 	}
+	if err := ctx.Err(); err != nil {
+		return v, err
+	}
+	if v.Root, err = built.root(); err != nil {
+		return v, err
+	}
+	if err := checkpoints.beyond(uint64(v.Events)); err != nil {
+		return v, &eventstore.BrokenChainError{Position: v.Position, What: "checkpoint", Detail: err.Error()}
+	}
+	return v, claims.settle(v.Position)
 }
 
 // chainPage is a page of the log as Verify reads it.
@@ -96,20 +94,53 @@ type chainPage struct {
 	err    error
 }
 
-// readAhead reads the log's pages in order, one page ahead of the verification, so that
-// reading and checking use a core each. It stops after a short page, an error or ctx's end.
+// readAhead reads the log's pages in order for the verification. Up to the head it finds at
+// the start, each page is a range of positions, read two at a time (each read waits on its
+// database and on opening sealed bodies: two in flight keep both cores busy beside the
+// checks); then one page at a time until a short one, for what was appended meanwhile. A
+// range may hold fewer events than a page (positions skipped by rolled-back appends). It stops
+// after an error or ctx's end.
 func readAhead(ctx context.Context, store *eventstore.Store) <-chan chainPage {
 	pages := make(chan chainPage, 1)
+	send := func(p chainPage) bool {
+		select {
+		case pages <- p:
+			return p.err == nil
+		case <-ctx.Done():
+			return false
+		}
+	}
 	go func() {
 		defer close(pages)
-		for after := int64(0); ; {
-			events, err := store.ReadChain(ctx, after, verifyPage)
-			select {
-			case pages <- chainPage{events, err}:
-			case <-ctx.Done():
+		head, err := store.Head(ctx)
+		if err != nil {
+			send(chainPage{err: err})
+			return
+		}
+		inOrder := make(chan chan chainPage, 1) // with the one awaited: two reads in flight
+		go func() {
+			defer close(inOrder)
+			for after := int64(0); after < head; after += int64(verifyPage) {
+				page := make(chan chainPage, 1)
+				select {
+				case inOrder <- page:
+				case <-ctx.Done():
+					return
+				}
+				go func(after int64) {
+					events, err := store.ReadChain(ctx, after, min(after+int64(verifyPage), head), verifyPage)
+					page <- chainPage{events, err}
+				}(after)
+			}
+		}()
+		for page := range inOrder {
+			if !send(<-page) {
 				return
 			}
-			if err != nil || len(events) < verifyPage {
+		}
+		for after := head; ; {
+			events, err := store.ReadChain(ctx, after, 0, verifyPage)
+			if !send(chainPage{events, err}) || len(events) < verifyPage {
 				return
 			}
 			after = events[len(events)-1].Position
