@@ -20,9 +20,8 @@ import (
 func (s *Store) Erase(ctx context.Context, leadID uuid.UUID, by string) (erasure domain.Event, already bool, err error) {
 	var position int64
 	var typ, source string
-	err = s.reads.QueryRowContext(ctx, `SELECT "offset", event_type, source FROM `+eventsTable+
-		` WHERE stream_id = `+s.dialect.bind(1)+` ORDER BY stream_version DESC LIMIT 1`, leadID.String()).
-		Scan(&position, &typ, &source)
+	q := s.newestOfStreamQuery(leadID)
+	err = s.reads.QueryRowContext(ctx, q.Query, q.Args...).Scan(&position, &typ, &source)
 	if errors.Is(err, sql.ErrNoRows) {
 		return domain.Event{}, false, fmt.Errorf("erase lead %s: %w", leadID, domain.ErrNotFound)
 	}
@@ -47,9 +46,8 @@ func (s *Store) Erase(ctx context.Context, leadID uuid.UUID, by string) (erasure
 // where an erased event's erasure is, for an export that may end before it.
 func (s *Store) ErasurePosition(ctx context.Context, leadID uuid.UUID, after int64) (int64, error) {
 	var position sql.NullInt64
-	err := s.reads.QueryRowContext(ctx, `SELECT MIN("offset") FROM `+eventsTable+` WHERE stream_id = `+s.dialect.bind(1)+
-		` AND event_type = `+s.dialect.bind(2)+` AND "offset" > `+s.dialect.bind(3),
-		leadID.String(), string(domain.LeadErased), after).Scan(&position)
+	q := s.erasurePositionQuery(leadID, after)
+	err := s.reads.QueryRowContext(ctx, q.Query, q.Args...).Scan(&position)
 	if err != nil {
 		return 0, fmt.Errorf("find the erasure of lead %s: %w", leadID, err)
 	}

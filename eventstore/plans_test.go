@@ -99,6 +99,8 @@ func TestReadQueriesWalkIndexes(t *testing.T) {
 		{"ReadEnvelopes, 1% filter, widest window", s.envelopesQuery(mid, 1000, Filter{Sources: []string{"sensei"}, UpTo: mid + maxWindow}), 4000 + 1000*keyProbe},
 		{"ReadLeadPositions page (1,000 events)", s.leadPositionsQuery(mid, 1000, Filter{UpTo: mid + 1000}), 200},
 		{"ReadStream (a lead's history)", s.streamQuery(lead), 50 + 10*keyProbe},
+		{"Erase: the lead's newest event", s.newestOfStreamQuery(lead), 10},
+		{"ErasurePosition (an export's erased event)", s.erasurePositionQuery(lead, 0), 50},
 		{"Head", headQuery, 10},
 		{"the chain's last hash (every append)", wsql.Query{Query: lastHashQuery}, 10},
 		{"PositionOf (an event's proof)", s.positionOfQuery(lead), 10},

@@ -6,6 +6,8 @@ import (
 
 	wsql "github.com/ThreeDotsLabs/watermill-sql/v3/pkg/sql"
 	"github.com/google/uuid"
+
+	"github.com/leadledger/leadledger/domain"
 )
 
 // The log's read queries, built apart from the reads that run them so that a test can EXPLAIN
@@ -67,6 +69,20 @@ func (s *Store) where(after int64, f Filter) (string, []any) {
 		args = append(args, f.UpTo)
 	}
 	return ` WHERE ` + strings.Join(where, " AND "), args
+}
+
+// newestOfStreamQuery reads a lead's newest event: where, what and from which source.
+func (s *Store) newestOfStreamQuery(leadID uuid.UUID) wsql.Query {
+	return wsql.Query{Query: `SELECT "offset", event_type, source FROM ` + eventsTable +
+		` WHERE stream_id = ` + s.dialect.bind(1) + ` ORDER BY stream_version DESC LIMIT 1`, Args: []any{leadID.String()}}
+}
+
+// erasurePositionQuery reads where a lead's first erasure after a position is: it walks the
+// lead's own events, never the log.
+func (s *Store) erasurePositionQuery(leadID uuid.UUID, after int64) wsql.Query {
+	return wsql.Query{Query: `SELECT MIN("offset") FROM ` + eventsTable + ` WHERE stream_id = ` + s.dialect.bind(1) +
+		` AND event_type = ` + s.dialect.bind(2) + ` AND "offset" > ` + s.dialect.bind(3),
+		Args: []any{leadID.String(), string(domain.LeadErased), after}}
 }
 
 var headQuery = wsql.Query{Query: `SELECT MAX("offset") FROM ` + eventsTable}

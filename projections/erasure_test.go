@@ -19,6 +19,19 @@ import (
 )
 
 // outcomesOf is what the view says of each event of a lead, in log order: position, type,
+// rebuildMatches rebuilds the view and fails unless the view, and the outcomes of a lead's
+// events, are what they were before: what the view folded is what a rebuild gives.
+func rebuildMatches(t *testing.T, store *eventstore.Store, view *projections.LeadView, lead uuid.UUID, before string) {
+	t.Helper()
+	was := snapshot(t, store, view) + fmt.Sprint(outcomesOf(t, store, view, lead))
+	if _, err := view.Rebuild(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if rebuilt := snapshot(t, store, view) + fmt.Sprint(outcomesOf(t, store, view, lead)); rebuilt != was {
+		t.Fatalf("the rebuilt view differs from %s\nbefore:  %.2000s\nrebuilt: %.2000s", before, was, rebuilt)
+	}
+}
+
 // and applied or the reason it was skipped.
 func outcomesOf(t *testing.T, store *eventstore.Store, v *projections.LeadView, lead uuid.UUID) []string {
 	t.Helper()
@@ -148,14 +161,8 @@ func TestLeadViewForgetsAnErasedLead(t *testing.T) {
 			if found, _, err := view.Leads(ctx, projections.LeadFilter{Email: "person42@example.com", Limit: 10}); err != nil || len(found) != 1 {
 				t.Errorf("the other lead by email: %d, %v", len(found), err)
 			}
-			live := snapshot(t, store, view) + fmt.Sprint(outcomesOf(t, store, view, gone))
-			if _, err := view.Rebuild(ctx); err != nil {
-				t.Fatal(err)
-			}
+			rebuildMatches(t, store, view, gone, "the live view")
 			checkForgotten(t, store, view, gone, "person41@example.com", "Lead 41")
-			if rebuilt := snapshot(t, store, view) + fmt.Sprint(outcomesOf(t, store, view, gone)); rebuilt != live {
-				t.Fatalf("the rebuilt view differs from the live one\nlive:    %s\nrebuilt: %s", live, rebuilt)
-			}
 
 			back := whatConverts(domain.LeadCaptured, "41", "2026-02-01T10:00:00Z", "Back")
 			back.Data.Name, back.Data.VendorUpdatedAt = "", "" // nothing of the old data may show
@@ -173,13 +180,7 @@ func TestLeadViewForgetsAnErasedLead(t *testing.T) {
 			if found, _, err := view.Leads(ctx, projections.LeadFilter{Email: "person41@example.com", Limit: 10}); err != nil || len(found) != 0 {
 				t.Errorf("the old email finds %d leads, %v", len(found), err)
 			}
-			live = snapshot(t, store, view) + fmt.Sprint(outcomesOf(t, store, view, gone))
-			if _, err := view.Rebuild(ctx); err != nil {
-				t.Fatal(err)
-			}
-			if rebuilt := snapshot(t, store, view) + fmt.Sprint(outcomesOf(t, store, view, gone)); rebuilt != live {
-				t.Fatalf("after the lead came back, the rebuilt view differs from the live one\nlive:    %s\nrebuilt: %s", live, rebuilt)
-			}
+			rebuildMatches(t, store, view, gone, "the live view after the lead came back")
 		})
 	}
 }
@@ -234,13 +235,7 @@ func TestCatchUpAndBatchesFoldAnErasure(t *testing.T) {
 			if got := fmt.Sprint(outcomesOf(t, store, view, gone)); got != want {
 				t.Errorf("outcomes = %s, want %s", got, want)
 			}
-			caughtUp := snapshot(t, store, view) + fmt.Sprint(outcomesOf(t, store, view, gone))
-			if _, err := view.Rebuild(ctx); err != nil {
-				t.Fatal(err)
-			}
-			if rebuilt := snapshot(t, store, view) + fmt.Sprint(outcomesOf(t, store, view, gone)); rebuilt != caughtUp {
-				t.Fatalf("the rebuilt view differs from the one caught up\ncaught up: %.2000s\nrebuilt:   %.2000s", caughtUp, rebuilt)
-			}
+			rebuildMatches(t, store, view, gone, "the view caught up")
 
 			// In one subscriber batch: a lead's events, its erasure, and its return.
 			again := domain.LeadID("whatconverts", "52")
@@ -257,13 +252,7 @@ func TestCatchUpAndBatchesFoldAnErasure(t *testing.T) {
 			if l, err := view.Lead(ctx, again); err != nil || l.Status != "Back" || l.EventCount != 1 || l.Name != "Lead 52" {
 				t.Errorf("the lead erased and back in one batch = %+v, %v", l, err)
 			}
-			live := snapshot(t, store, view) + fmt.Sprint(outcomesOf(t, store, view, again))
-			if _, err := view.Rebuild(ctx); err != nil {
-				t.Fatal(err)
-			}
-			if rebuilt := snapshot(t, store, view) + fmt.Sprint(outcomesOf(t, store, view, again)); rebuilt != live {
-				t.Fatalf("the rebuilt view differs from the live one\nlive:    %.2000s\nrebuilt: %.2000s", live, rebuilt)
-			}
+			rebuildMatches(t, store, view, again, "the view that folded one batch")
 		})
 	}
 }

@@ -98,8 +98,8 @@ func TestVerify(t *testing.T) {
 			// The sealed body replaced whole (it no longer names its key): it reads as erased,
 			// but no erasure of its lead follows it.
 			tamper("payload", []byte("not what was sealed"), events[11].Position)
-			if out, err := verify(); err == nil || !strings.HasPrefix(out, fmt.Sprintf("broken at position %d: erased:", events[11].Position)) {
-				t.Fatalf("a sealed body replaced: %q, %v; want exit 1 naming position %d and erased", out, err, events[11].Position)
+			if out, err := verify(); err == nil || !strings.HasPrefix(out, fmt.Sprintf("broken at position %d: raw_sha256: its raw body does not open and no LeadErased", events[11].Position)) {
+				t.Fatalf("a sealed body replaced: %q, %v; want exit 1 naming position %d and raw_sha256", out, err, events[11].Position)
 			}
 			tamper("payload", stored, events[11].Position)
 			// A lead's key deleted behind the ledger's back: the same.
@@ -111,8 +111,8 @@ func TestVerify(t *testing.T) {
 			if _, err := store.DB().ExecContext(ctx, store.Rebind(`DELETE FROM ledger_lead_keys WHERE lead_id = ?`), lead); err != nil {
 				t.Fatal(err)
 			}
-			if out, err := verify(); err == nil || !strings.HasPrefix(out, fmt.Sprintf("broken at position %d: erased:", events[4].Position)) {
-				t.Fatalf("a lead key deleted: %q, %v; want exit 1 naming position %d and erased", out, err, events[4].Position)
+			if out, err := verify(); err == nil || !strings.HasPrefix(out, fmt.Sprintf("broken at position %d: raw_sha256: its raw body does not open and no LeadErased", events[4].Position)) {
+				t.Fatalf("a lead key deleted: %q, %v; want exit 1 naming position %d and raw_sha256", out, err, events[4].Position)
 			}
 			if _, err := store.DB().ExecContext(ctx, store.Rebind(`INSERT INTO ledger_lead_keys (lead_id, lead_key) VALUES (?, ?)`), lead, key); err != nil {
 				t.Fatal(err)

@@ -49,6 +49,7 @@ func (c erasureClaims) settle(last int64) error {
 	if first == nil {
 		return nil
 	}
-	return &eventstore.BrokenChainError{Position: first.position, What: "erased", Detail: fmt.Sprintf(
-		"it reads as erased, but no LeadErased of lead %s follows it: the lead's key was removed or its sealed bytes were replaced", lead)}
+	// Its raw body is gone without an erasure: as for a changed body, raw_sha256 is what broke.
+	return &eventstore.BrokenChainError{Position: first.position, What: "raw_sha256", Detail: fmt.Sprintf(
+		"its raw body does not open and no LeadErased of lead %s follows it: the lead's key was removed or its sealed bytes were replaced", lead)}
 }
