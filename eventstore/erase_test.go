@@ -140,7 +140,12 @@ func TestEraseShredsALeadsData(t *testing.T) {
 			if !envelopes[0].Erased || string(envelopes[0].Data) != "{}" || envelopes[1].Erased || !strings.Contains(string(envelopes[1].Data), "Lead 2") {
 				t.Errorf("envelopes: %v %s, %v %s", envelopes[0].Erased, envelopes[0].Data, envelopes[1].Erased, envelopes[1].Data)
 			}
-			chain, err := s.ReadChain(ctx, 0, 0, 100)
+			reader, err := s.NewChainReader(ctx, 10)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer reader.Close()
+			chain, err := reader.ReadChain(ctx, 0, 0, 100)
 			if err != nil {
 				t.Fatal(err)
 			}

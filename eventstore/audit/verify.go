@@ -34,6 +34,10 @@ type Verified struct {
 // verifyPage is how many positions one read covers: a page of raw bodies stays a few MB.
 var verifyPage = 5000
 
+// keepKeys bounds the lead keys a verification keeps: twice this many, 80 bytes each, at most
+// 40 MB. A store with no more leads than this has every key read once, in one pass.
+const keepKeys = 250_000
+
 // Verify reads the whole log in position order, in constant memory, and checks each event
 // from position from on: its raw body against its raw_sha256, its hash against the chain's
 // rule and the hash before it. Events before from are taken on trust (their hashes still
@@ -117,6 +121,12 @@ func readAhead(ctx context.Context, store *eventstore.Store) <-chan chainPage {
 			send(chainPage{err: err})
 			return
 		}
+		reader, err := store.NewChainReader(ctx, keepKeys)
+		if err != nil {
+			send(chainPage{err: err})
+			return
+		}
+		defer reader.Close()
 		inOrder := make(chan chan chainPage, 1) // with the one awaited: two reads in flight
 		go func() {
 			defer close(inOrder)
@@ -128,7 +138,7 @@ func readAhead(ctx context.Context, store *eventstore.Store) <-chan chainPage {
 					return
 				}
 				go func(after int64) {
-					events, err := store.ReadChain(ctx, after, min(after+int64(verifyPage), head), verifyPage)
+					events, err := reader.ReadChain(ctx, after, min(after+int64(verifyPage), head), verifyPage)
 					page <- chainPage{events, err}
 				}(after)
 			}
@@ -139,7 +149,7 @@ func readAhead(ctx context.Context, store *eventstore.Store) <-chan chainPage {
 			}
 		}
 		for after := head; ; {
-			events, err := store.ReadChain(ctx, after, 0, verifyPage)
+			events, err := reader.ReadChain(ctx, after, 0, verifyPage)
 			if !send(chainPage{events, err}) || len(events) < verifyPage {
 				return
 			}
