@@ -1,6 +1,7 @@
 package eventstore
 
 import (
+	"cmp"
 	"context"
 	"crypto/sha256"
 	"database/sql"
@@ -8,6 +9,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"slices"
 	"strconv"
 	"time"
 
@@ -107,6 +109,9 @@ func readChain(ctx context.Context, q querier, s *Store, after, upTo int64, limi
 		columns += `, payload, hash`
 	}
 	query := s.pageQuery(columns, after, limit, Filter{UpTo: upTo})
+	if upTo > 0 && upTo-after <= int64(limit) {
+		query = s.rangeQuery(columns, after, upTo)
+	}
 	rows, err := q.QueryContext(ctx, query.Query, query.Args...)
 	if err != nil {
 		return nil, fmt.Errorf("read events after %d: %w", after, err)
@@ -130,6 +135,7 @@ func readChain(ctx context.Context, q querier, s *Store, after, upTo int64, limi
 		e.Type = domain.EventType(typ)
 		out = append(out, e)
 	}
+	slices.SortFunc(out, func(a, b domain.Event) int { return cmp.Compare(a.Position, b.Position) })
 	return out, rows.Err()
 }
 

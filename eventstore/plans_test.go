@@ -106,7 +106,8 @@ func TestReadQueriesWalkIndexes(t *testing.T) {
 		{"PositionOf (an event's proof)", s.positionOfQuery(lead), 10},
 		{"HashUpTo (an export's start)", s.hashUpToQuery(mid), 10},
 		{"ReadHashes page (1,000 events, the tree)", s.pageQuery(`"offset", hash`, mid, 1000, Filter{UpTo: mid + 1000}), 200},
-		{"ReadChain page (1,000 events, verify)", s.pageQuery(chainColumns+`, payload, hash`, mid, 1000, Filter{UpTo: mid + 1000}), 200},
+		{"ReadChain page (1,000 events, verify)", s.pageQuery(chainColumns+`, payload, hash`, mid, 1000, Filter{}), 200},
+		{"ReadChain range (1,000 positions, verify)", s.rangeQuery(chainColumns+`, payload, hash`, mid, mid+1000), 200},
 		{"ReadChain's keys of 100 leads", keysOfLeadsAfter(t, s, mid), keysPerQuery * keyProbe},
 		{"GroupPosition", s.groupPositionQuery("plans"), 10},
 		// Once per replay, over what it is asked for: printed, not bounded.

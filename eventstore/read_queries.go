@@ -30,6 +30,14 @@ func (s *Store) pageQuery(columns string, after int64, limit int, f Filter) wsql
 		` ORDER BY "offset" LIMIT ` + s.dialect.bind(len(args)+1), Args: append(args, limit)}
 }
 
+// rangeQuery reads the events of a range of positions, in no order: it needs no LIMIT, and so
+// no ORDER BY. Without table statistics PostgreSQL sorted each page of 5,000 events on disk
+// (17 ms; 5.5 ms unsorted).
+func (s *Store) rangeQuery(columns string, after, upTo int64) wsql.Query {
+	return wsql.Query{Query: `SELECT ` + columns + ` FROM ` + eventsTable + ` WHERE "offset" > ` + s.dialect.bind(1) +
+		` AND "offset" <= ` + s.dialect.bind(2), Args: []any{after, upTo}}
+}
+
 func (s *Store) readAllQuery(after int64, limit int, f Filter) wsql.Query {
 	return s.pageQuery(eventColumns+`, `+s.dialect.metadataData, after, limit, f)
 }
