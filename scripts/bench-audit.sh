@@ -53,6 +53,7 @@ calc() { awk "BEGIN { printf \"$1\", $2 }"; }
 cat >"$work/ledger.yaml" <<YAML
 listen: $addr
 database: "$database"
+master_key_file: $work/master.key
 log_level: warn
 checkpoint_interval: 1s
 tokens: [{name: bench, role: auditor, token: bench-auditor}]

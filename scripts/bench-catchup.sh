@@ -18,6 +18,7 @@ serve() { # name database projections
   cat >"$work/$1.yaml" <<YAML
 listen: 127.0.0.1:18093
 database: "$2"
+master_key_file: $work/master.key
 log_level: warn
 run_projections: $3
 tokens: [{name: bench, role: auditor, token: bench-token}]

@@ -86,6 +86,7 @@ serve() { # projections(true|false): starts the ledger, sets server_pid
   cat >"$work/ledger.yaml" <<YAML
 listen: $ledger_addr
 database: "$database"
+master_key_file: $work/master.key
 log_level: warn
 run_projections: $1
 debug_listen: "$([ "${PROFILE:-}" = 1 ] && echo $debug_addr)"

@@ -24,6 +24,7 @@ run() {
   cat >"$work/$name.yaml" <<YAML
 listen: 127.0.0.1:18089
 database: "$database"
+master_key_file: $work/master.key
 log_level: warn
 run_projections: $projections
 tokens: [{name: bench, role: auditor, token: bench-token}]

@@ -21,6 +21,7 @@ run() {
   cat >"$work/$name.yaml" <<YAML
 listen: 127.0.0.1:18091
 database: "$database"
+master_key_file: $work/master.key
 log_level: warn
 run_projections: true
 tokens: [{name: bench, role: auditor, token: bench-token}]

@@ -15,6 +15,7 @@ bench() {
   cat >"$work/$name.yaml" <<YAML
 listen: 127.0.0.1:18092
 database: "$database"
+master_key_file: $work/master.key
 log_level: warn
 run_projections: false
 tokens: [{name: bench, role: auditor, token: bench-token}]

@@ -27,6 +27,7 @@ bench() {
   cat >"$work/$name.yaml" <<YAML
 listen: 127.0.0.1:18093
 database: "$database"
+master_key_file: $work/master.key
 log_level: warn
 tokens: [{name: bench, role: operator, token: bench-operator}]
 sources:
