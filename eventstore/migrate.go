@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"fmt"
+	"slices"
 	"time"
 )
 
@@ -108,3 +109,43 @@ func (s *Store) Migrate(ctx context.Context) (err error) {
 	}
 	return nil
 }
+
+// Tables lists the tables of the store's database (its schema, on PostgreSQL), by name: every
+// component's, not only the log's. What `leadledger migrate` reports.
+func (s *Store) Tables(ctx context.Context) ([]string, error) {
+	query := `SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' ORDER BY name`
+	if s.dialect.name == "postgres" {
+		query = `SELECT table_name FROM information_schema.tables
+			WHERE table_schema = current_schema() AND table_type = 'BASE TABLE' ORDER BY table_name`
+	}
+	rows, err := s.reads.QueryContext(ctx, query)
+	if err != nil {
+		return nil, fmt.Errorf("list tables: %w", err)
+	}
+	defer rows.Close()
+	var tables []string
+	for rows.Next() {
+		var name string
+		if err := rows.Scan(&name); err != nil {
+			return nil, fmt.Errorf("list tables: %w", err)
+		}
+		tables = append(tables, name)
+	}
+	return tables, rows.Err()
+}
+
+// SchemaVersion is the log's schema version: the last migration applied, 0 before the first.
+func (s *Store) SchemaVersion(ctx context.Context) (int, error) {
+	tables, err := s.Tables(ctx)
+	if err != nil || !slices.Contains(tables, migrationsTable) {
+		return 0, err
+	}
+	var version int
+	if err := s.reads.QueryRowContext(ctx, `SELECT COALESCE(MAX(version), 0) FROM `+migrationsTable).Scan(&version); err != nil {
+		return 0, fmt.Errorf("read schema version: %w", err)
+	}
+	return version, nil
+}
+
+// LatestSchemaVersion is the version Migrate brings the log to.
+func LatestSchemaVersion() int { return migrations[len(migrations)-1].version }

@@ -11,7 +11,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/leadledger/leadledger/adapters/config"
 	"github.com/leadledger/leadledger/eventstore"
 	"github.com/leadledger/leadledger/eventstore/audit"
 )
@@ -74,9 +73,9 @@ func importLog(ctx context.Context, args []string, getenv func(string) string, s
 
 // openTree opens the store a configuration names, and the tree beside its log.
 func openTree(ctx context.Context, path string, getenv func(string) string) (*audit.Tree, *eventstore.Store, error) {
-	cfg, err := config.Load(path, getenv)
+	cfg, err := configAt(path, getenv)
 	if err != nil {
-		return nil, nil, fmt.Errorf("configuration: %w", err)
+		return nil, nil, err
 	}
 	store, err := openStore(ctx, cfg, newLogger(cfg.LogLevel))
 	if err != nil {

@@ -26,10 +26,13 @@ var version = "dev"
 // usage is what `leadledger help` prints.
 const usage = `leadledger receives lead webhooks and keeps every one of them as an immutable event.
 
-Usage: leadledger <command> [flags]   (every command takes --config FILE, or LEDGER_CONFIG)
+Usage: leadledger <command> [flags]
+
+Every command but help and version opens a database: pass --config FILE, or set LEDGER_CONFIG,
+or set LEDGER_DATABASE (sqlite:PATH or postgres://...) to run on defaults.
 
   serve     run the server (migrates the schema first)
-  migrate   create or upgrade the schema, idempotent
+  migrate   create or upgrade every table (log, lead view, sinks, audit), idempotent; says what it did
   rebuild   drop the lead view and fold the whole log again
   verify    check the log: raw bodies, the hash chain, every checkpoint (--file EXPORT, --from N)
   export    write the log as NDJSON, gzipped when the name ends in .gz (--out FILE, --from N, --to M)
@@ -61,7 +64,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout 
 	case "serve":
 		return serve(ctx, rest, getenv)
 	case "migrate":
-		return migrate(ctx, rest, getenv)
+		return migrate(ctx, rest, getenv, stdout)
 	case "rebuild":
 		return rebuild(ctx, rest, getenv, stdout)
 	case "verify":

@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"flag"
 	"fmt"
 	"log/slog"
@@ -22,7 +23,17 @@ func loadConfig(args []string, getenv func(string) string) (config.Config, error
 	if err := fs.Parse(args); err != nil {
 		return config.Config{}, err
 	}
-	cfg, err := config.Load(*path, getenv)
+	return configAt(*path, getenv)
+}
+
+// configAt loads the configuration file at path, then the environment overrides. Every
+// command opens a database, so one of them must say which: the default,
+// sqlite:./data/ledger.db, would otherwise be created quietly wherever the command was run.
+func configAt(path string, getenv func(string) string) (config.Config, error) {
+	if path == "" && getenv("LEDGER_DATABASE") == "" {
+		return config.Config{}, errors.New("no configuration: pass --config FILE, or set LEDGER_CONFIG or LEDGER_DATABASE")
+	}
+	cfg, err := config.Load(path, getenv)
 	if err != nil {
 		return config.Config{}, fmt.Errorf("configuration: %w", err)
 	}
@@ -41,12 +52,18 @@ func newLogger(level string) *slog.Logger {
 // yet is tried again, with back-off, for up to cfg.DatabaseWait: the ledger and its database
 // may start in any order (containers, a reboot). SQLite is a file: it is tried once.
 func openStore(ctx context.Context, cfg config.Config, log *slog.Logger) (*eventstore.Store, error) {
+	return openStoreSeeing(ctx, cfg, log, nil)
+}
+
+// openStoreSeeing is openStore that first calls before, if not nil, on the store as it was
+// found, before any migration.
+func openStoreSeeing(ctx context.Context, cfg config.Config, log *slog.Logger, before func(context.Context, *eventstore.Store) error) (*eventstore.Store, error) {
 	database := config.RedactDatabase(cfg.Database)
 	if path, ok := strings.CutPrefix(cfg.Database, "sqlite:"); ok {
 		if err := os.MkdirAll(filepath.Dir(path), 0o750); err != nil {
 			return nil, fmt.Errorf("create database directory: %w", err)
 		}
-		store, err := openAndMigrate(ctx, cfg, log)
+		store, err := openAndMigrate(ctx, cfg, log, before)
 		if err != nil {
 			return nil, fmt.Errorf("database %s: %w", database, err)
 		}
@@ -54,7 +71,7 @@ func openStore(ctx context.Context, cfg config.Config, log *slog.Logger) (*event
 	}
 	start, delay := time.Now(), 250*time.Millisecond
 	for attempt := 1; ; attempt++ {
-		store, err := openAndMigrate(ctx, cfg, log)
+		store, err := openAndMigrate(ctx, cfg, log, before)
 		if err == nil {
 			if attempt > 1 {
 				log.Info("database ready", "database", database, "attempts", attempt, "waited", time.Since(start).Round(time.Millisecond).String())
@@ -82,12 +99,17 @@ func openStore(ctx context.Context, cfg config.Config, log *slog.Logger) (*event
 
 // openAndMigrate is one try of openStore. Its error never shows a credential of the database
 // URL, even where a driver quotes the URL it was given.
-func openAndMigrate(ctx context.Context, cfg config.Config, log *slog.Logger) (*eventstore.Store, error) {
+func openAndMigrate(ctx context.Context, cfg config.Config, log *slog.Logger, before func(context.Context, *eventstore.Store) error) (*eventstore.Store, error) {
 	store, err := eventstore.Open(ctx, eventstore.Config{URL: cfg.Database, Logger: log})
 	if err != nil {
 		return nil, redactedError{err, cfg.Database}
 	}
-	err = store.Migrate(ctx)
+	if before != nil {
+		err = before(ctx, store)
+	}
+	if err == nil {
+		err = store.Migrate(ctx)
+	}
 	if err == nil {
 		err = projections.MigrateLeadView(ctx, store)
 	}

@@ -13,6 +13,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"syscall"
@@ -287,25 +288,77 @@ func TestVersion(t *testing.T) {
 	}
 }
 
+// migrate creates every component's tables, all of those serve would, and says so; run again,
+// it finds everything there.
 func TestMigrateCreatesTheSchemaIdempotently(t *testing.T) {
 	for _, backend := range eventstoretest.Backends {
 		t.Run(backend, func(t *testing.T) {
+			ctx := context.Background()
 			database := eventstoretest.URL(t, backend)
-			cfg := writeConfig(t, t.TempDir(), freeAddr(t), database)
+			addr := freeAddr(t)
+			cfg := writeConfig(t, t.TempDir(), addr, database)
 			env := map[string]string{"TEST_OPERATOR_TOKEN": testOperator, "TEST_LEADFLO_SECRET": testSecret}
-			for i := 0; i < 2; i++ {
-				if err := run(context.Background(), []string{"migrate", "--config", cfg}, func(k string) string { return env[k] }, io.Discard); err != nil {
+			var said [2]string
+			for i := range said {
+				var out bytes.Buffer
+				if err := run(ctx, []string{"migrate", "--config", cfg}, func(k string) string { return env[k] }, &out); err != nil {
 					t.Fatalf("migrate #%d: %v", i+1, err)
 				}
+				said[i] = out.String()
 			}
-			store, err := eventstore.Open(context.Background(), eventstore.Config{URL: database})
+			store, err := eventstore.Open(ctx, eventstore.Config{URL: database})
 			if err != nil {
 				t.Fatal(err)
 			}
 			defer store.Close()
-			if head, err := store.Head(context.Background()); err != nil || head != 0 {
+			if head, err := store.Head(ctx); err != nil || head != 0 {
 				t.Fatalf("after migrate the log should exist and be empty: head %d, %v", head, err)
 			}
+			migrated, err := store.Tables(ctx)
+			if err != nil {
+				t.Fatal(err)
+			}
+			first := fmt.Sprintf("log schema: version 0 -> %d\ntables: created %d of %d: %s\n",
+				eventstore.LatestSchemaVersion(), len(migrated), len(migrated), strings.Join(migrated, ", "))
+			if !strings.HasSuffix(said[0], first) {
+				t.Errorf("first migrate said:\n%s\nwant it to end with:\n%s", said[0], first)
+			}
+			again := fmt.Sprintf("log schema: version %d, up to date\ntables: all %d there already\n", eventstore.LatestSchemaVersion(), len(migrated))
+			if !strings.HasSuffix(said[1], again) {
+				t.Errorf("second migrate said:\n%s\nwant it to end with:\n%s", said[1], again)
+			}
+			for _, component := range []string{"ledger_events", "lead_view", "sinks", "sink_records", "ledger_tree_nodes", "ledger_signing_key"} {
+				if !slices.Contains(migrated, component) {
+					t.Errorf("migrate did not create %s", component)
+				}
+			}
+			stop(t, start(t, cfg, addr))
+			if served, err := store.Tables(ctx); err != nil || !slices.Equal(served, migrated) {
+				t.Errorf("serve found the schema incomplete: tables after serve %v, after migrate %v (%v)", served, migrated, err)
+			}
 		})
+	}
+}
+
+// A command that opens a database needs to be told which: without --config, LEDGER_CONFIG or
+// LEDGER_DATABASE it fails saying so, and creates nothing where it was run.
+func TestCommandsWithoutConfigurationFail(t *testing.T) {
+	bin := binary(t)
+	for _, args := range [][]string{{"serve"}, {"migrate"}, {"rebuild"}, {"verify"}, {"export", "--out", "x.ndjson"}, {"import", "x.ndjson"}} {
+		dir := t.TempDir()
+		cmd := exec.Command(bin, args...)
+		cmd.Dir = dir
+		for _, kv := range os.Environ() {
+			if !strings.HasPrefix(kv, "LEDGER_") {
+				cmd.Env = append(cmd.Env, kv)
+			}
+		}
+		out, err := cmd.CombinedOutput()
+		if err == nil || !strings.Contains(string(out), "no configuration: pass --config FILE, or set LEDGER_CONFIG or LEDGER_DATABASE") {
+			t.Errorf("leadledger %s without configuration: %v\n%s", strings.Join(args, " "), err, out)
+		}
+		if entries, _ := os.ReadDir(dir); len(entries) > 0 {
+			t.Errorf("leadledger %s without configuration left %s behind", strings.Join(args, " "), entries[0].Name())
+		}
 	}
 }

@@ -11,12 +11,6 @@ import (
 // seal and open (the master key): every server on the database signs with the same key, and a
 // backup of the database keeps it. The first call makes one; created says this call did.
 func StoredSigningKey(ctx context.Context, t *Tree, seal, open func(string) (string, error)) (skey string, created bool, err error) {
-	if _, err := t.store.DB().ExecContext(ctx, `CREATE TABLE IF NOT EXISTS ledger_signing_key (
-		id INTEGER PRIMARY KEY CHECK (id = 1),
-		sealed TEXT NOT NULL
-	)`); err != nil {
-		return "", false, fmt.Errorf("signing key table: %w", err)
-	}
 	suffix := make([]byte, 4)
 	if _, err := rand.Read(suffix); err != nil {
 		return "", false, err

@@ -26,7 +26,7 @@ type Tree struct {
 // ErrNotInTree is returned for an event the tree (of the size asked) does not hold yet.
 var ErrNotInTree = errors.New("the event is not in the tree yet")
 
-// NewTree opens the tree's tables, creating them if needed.
+// NewTree opens the tree's tables and the signing key's, creating them if needed.
 func NewTree(ctx context.Context, store *eventstore.Store) (*Tree, error) {
 	for _, stmt := range []string{
 		`CREATE TABLE IF NOT EXISTS ledger_tree_leaves (
@@ -53,6 +53,11 @@ func NewTree(ctx context.Context, store *eventstore.Store) (*Tree, error) {
 			signed_at TEXT NOT NULL,
 			key_id TEXT NOT NULL,
 			note TEXT NOT NULL
+		)`,
+		// The key checkpoints are signed with when none is configured, sealed (see StoredSigningKey).
+		`CREATE TABLE IF NOT EXISTS ledger_signing_key (
+			id INTEGER PRIMARY KEY CHECK (id = 1),
+			sealed TEXT NOT NULL
 		)`,
 	} {
 		if _, err := store.DB().ExecContext(ctx, stmt); err != nil {
