@@ -28,8 +28,8 @@ const usage = `leadledger receives lead webhooks and keeps every one of them as 
 
 Usage: leadledger <command> [flags]
 
-Every command but help and version opens a database: pass --config FILE, or set LEDGER_CONFIG,
-or set LEDGER_DATABASE (sqlite:PATH or postgres://...) to run on defaults.
+On the database: pass --config FILE, or set LEDGER_CONFIG, or set LEDGER_DATABASE
+(sqlite:PATH or postgres://...) to run on defaults.
 
   serve     run the server (migrates the schema first)
   migrate   create or upgrade every table (log, lead view, sinks, audit), idempotent; says what it did
@@ -37,6 +37,21 @@ or set LEDGER_DATABASE (sqlite:PATH or postgres://...) to run on defaults.
   verify    check the log: raw bodies, the hash chain, every checkpoint (--file EXPORT, --from N)
   export    write the log as NDJSON, gzipped when the name ends in .gz (--out FILE, --from N, --to M)
   import    read an export from the start into an empty store (EXPORT)
+
+Against a running ledger's API (--url or LEDGER_URL, default http://127.0.0.1:8080; the API token
+in LEDGER_TOKEN):
+
+  events tail [--follow] [--after N] [--type T] [--source S] [--json]
+            print the log, and with --follow what is appended to it
+  leads get LEAD_ID [--history]        a lead of the lead view, or its events
+  leads search --email E | --source S | --q TEXT
+  sinks list                           every sink, its status and lag
+  sinks create --name N --target URL [--type webhook|nats] [--secret-env VAR] [--start now|beginning]
+  sinks create --json FILE             any sink (HubSpot, Salesforce, Pipedrive...), the API's body
+  sinks pause|resume SINK_ID
+  sinks replay SINK_ID [--from-position N | --from-time T] [--to-position N] [--watch]
+  replays watch REPLAY_ID              a progress bar until the replay ends
+
   version   print the version (also --version)
   help      print this (also -h, --help)
 
@@ -73,6 +88,8 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout 
 		return export(ctx, rest, getenv, stdout)
 	case "import":
 		return importLog(ctx, rest, getenv, stdout)
+	case "events", "leads", "sinks", "replays":
+		return runClientCommand(ctx, cmd, rest, getenv, stdout)
 	case "version", "--version", "-version":
 		_, err := fmt.Fprintln(stdout, "leadledger", version)
 		return err
