@@ -20,31 +20,27 @@ go tool staticcheck ./...
 echo "== domain imports only the standard library and google/uuid"
 scripts/check-domain-deps.sh
 
-if command -v docker-compose >/dev/null; then
-  echo "== docker-compose config"
-  docker-compose config -q
-else
-  echo "== docker-compose config: skipped, docker-compose is not installed (apt-get install docker-compose)"
-fi
+# need COMMAND PACKAGE: installs Debian's PACKAGE when COMMAND is missing (as root), or fails
+# naming it.
+need() {
+  command -v "$1" >/dev/null || [ -x "/usr/sbin/$1" ] && return
+  if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
+    apt-get install -y -qq "$2" >/dev/null || { apt-get update -qq && apt-get install -y -qq "$2" >/dev/null; } ||
+      { echo "FAILED: could not install Debian's $2"; exit 1; }
+  else
+    echo "FAILED: $1 is missing (Debian: apt-get install $2)"; exit 1
+  fi
+}
+
+echo "== docker-compose config (there is no Docker engine to run it: the file is validated)"
+need docker-compose docker-compose
+docker-compose config -q
 
 echo "== nats-server (the NATS sink's tests start their own, with JetStream)"
-if ! command -v nats-server >/dev/null && ! [ -x /usr/sbin/nats-server ]; then
-  if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
-    apt-get install -y -qq nats-server >/dev/null || { echo "FAILED: could not install Debian's nats-server"; exit 1; }
-  else
-    echo "FAILED: nats-server is missing (Debian: apt-get install nats-server)"; exit 1
-  fi
-fi
+need nats-server nats-server
 
 echo "== chromium (the web UI's tests drive it headless)"
-if ! command -v chromium >/dev/null; then
-  if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
-    apt-get install -y -qq chromium >/dev/null || { apt-get update -qq && apt-get install -y -qq chromium >/dev/null; } ||
-      { echo "FAILED: could not install Debian's chromium"; exit 1; }
-  else
-    echo "FAILED: chromium is missing (Debian: apt-get install chromium)"; exit 1
-  fi
-fi
+need chromium chromium
 
 echo "== npm ci scripts/swverify (the Standard Webhooks reference library, to check sink signatures)"
 command -v npm >/dev/null || { echo "FAILED: npm is missing (Debian: apt-get install nodejs npm)"; exit 1; }
