@@ -108,6 +108,16 @@ func printJSON(w io.Writer, raw json.RawMessage) error {
 	return err
 }
 
+// argAndClient is oneArg, then the client: what every command on one sink, lead or replay needs.
+func argAndClient(fs *flag.FlagSet, args []string, what, base string, getenv func(string) string) (string, *apiClient, error) {
+	arg, err := oneArg(fs, args, what)
+	if err != nil {
+		return "", nil, err
+	}
+	c, err := newAPIClient(base, getenv)
+	return arg, c, err
+}
+
 // oneArg parses a command's flags, before or after its one argument, named what.
 func oneArg(fs *flag.FlagSet, args []string, what string) (string, error) {
 	if err := fs.Parse(args); err != nil {

@@ -138,11 +138,7 @@ func eventsTail(ctx context.Context, args []string, getenv func(string) string, 
 func leadsGet(ctx context.Context, args []string, getenv func(string) string, stdout io.Writer) error {
 	fs, base := clientFlagSet("leads get", getenv)
 	history := fs.Bool("history", false, "print the lead's events, each with whether it changed the lead")
-	id, err := oneArg(fs, args, "lead_id")
-	if err != nil {
-		return err
-	}
-	c, err := newAPIClient(*base, getenv)
+	id, c, err := argAndClient(fs, args, "lead_id", *base, getenv)
 	if err != nil {
 		return err
 	}
@@ -280,11 +276,7 @@ func readFileOrStdin(path string) ([]byte, error) {
 func sinkAction(action string) func(context.Context, []string, func(string) string, io.Writer) error {
 	return func(ctx context.Context, args []string, getenv func(string) string, stdout io.Writer) error {
 		fs, base := clientFlagSet("sinks "+action, getenv)
-		id, err := oneArg(fs, args, "sink_id")
-		if err != nil {
-			return err
-		}
-		c, err := newAPIClient(*base, getenv)
+		id, c, err := argAndClient(fs, args, "sink_id", *base, getenv)
 		if err != nil {
 			return err
 		}
@@ -305,11 +297,7 @@ func sinksReplay(ctx context.Context, args []string, getenv func(string) string,
 	fromTime := fs.String("from-time", "", "replay the events received from this time on (RFC 3339)")
 	to := fs.Int64("to-position", 0, "up to this position (default: the head when the replay starts)")
 	watch := fs.Bool("watch", false, "follow the replay to its end")
-	id, err := oneArg(fs, args, "sink_id")
-	if err != nil {
-		return err
-	}
-	c, err := newAPIClient(*base, getenv)
+	id, c, err := argAndClient(fs, args, "sink_id", *base, getenv)
 	if err != nil {
 		return err
 	}
@@ -335,11 +323,7 @@ func sinksReplay(ctx context.Context, args []string, getenv func(string) string,
 func replaysWatch(ctx context.Context, args []string, getenv func(string) string, stdout io.Writer) error {
 	fs, base := clientFlagSet("replays watch", getenv)
 	poll := fs.Duration("poll", time.Second, "how often to ask for the replay's progress")
-	id, err := oneArg(fs, args, "replay_id")
-	if err != nil {
-		return err
-	}
-	c, err := newAPIClient(*base, getenv)
+	id, c, err := argAndClient(fs, args, "replay_id", *base, getenv)
 	if err != nil {
 		return err
 	}
