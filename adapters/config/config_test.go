@@ -125,6 +125,8 @@ func TestInvalidConfigs(t *testing.T) {
 		{"webhook secret not base64", "sources: [{id: a, vendor: sensei, auth: {type: standard_webhooks, secret: whsec_!!}}]", "base64"},
 		{"bad role", "tokens: [{name: x, role: admin, token: t}]", "role"},
 		{"token without value", "tokens: [{name: x, role: auditor}]", "no token"},
+		{"two tokens, one secret", "tokens: [{name: a, role: auditor, token: same-secret-value}, {name: o, role: operator, tokens: [other, same-secret-value]}]",
+			`tokens "a" and "o" share a secret`},
 		{"bad database", "database: mysql://x", "database"},
 		{"bad body limit", "max_body_bytes: -1", "max_body_bytes"},
 	} {

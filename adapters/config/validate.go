@@ -53,11 +53,19 @@ func (c Config) Validate() error {
 		add("log_level must be debug, info, warn or error, got %q", c.LogLevel)
 	}
 	names := map[string]bool{}
+	holder := map[string]string{} // a secret's token: one secret must not name two tokens
 	for _, t := range c.Tokens {
 		if t.Name == "" || names[t.Name] {
 			add("token names must be present and unique, got %q", t.Name)
 		}
 		names[t.Name] = true
+		for _, secret := range t.Secrets {
+			if other, taken := holder[secret]; taken && other != t.Name {
+				// Which role it gave would depend on the list's order: an auditor could act as an operator.
+				add("tokens %q and %q share a secret: every token's secret must be its own", other, t.Name)
+			}
+			holder[secret] = t.Name
+		}
 		if t.Role != RoleOperator && t.Role != RoleAuditor {
 			add("token %q: role must be operator or auditor, got %q", t.Name, t.Role)
 		}
