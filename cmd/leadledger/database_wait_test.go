@@ -187,3 +187,28 @@ func TestServeGivesUpAfterTheDatabaseWait(t *testing.T) {
 		})
 	}
 }
+
+// PostgreSQL refusing the ledger's credentials is a configuration error, not a database still
+// starting: the ledger exits at once, naming it, however long database_wait is.
+func TestServeDoesNotWaitWhenCredentialsAreRefused(t *testing.T) {
+	u, err := url.Parse(eventstoretest.PostgresURL(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	u.User = url.User("no_such_role")
+	addr := freeAddr(t)
+	started := time.Now()
+	srv := startWaiting(t, writeConfig(t, t.TempDir(), addr, u.String()), addr, "LEDGER_DATABASE_WAIT=60s")
+	select {
+	case <-srv.exited:
+	case <-time.After(30 * time.Second):
+		t.Fatalf("still waiting 30 s after PostgreSQL refused the role:\n%s", srv.logs)
+	}
+	var exit *exec.ExitError
+	if !errors.As(srv.err, &exit) || exit.ExitCode() != 1 || !strings.Contains(srv.logs.String(), `role "no_such_role" does not exist`) {
+		t.Errorf("exit %v after %s, want status 1 naming the refused role:\n%s", srv.err, time.Since(started), srv.logs)
+	}
+	if strings.Contains(srv.logs.String(), "trying again") {
+		t.Errorf("it tried again:\n%s", srv.logs)
+	}
+}

@@ -11,6 +11,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/lib/pq"
+
 	"github.com/leadledger/leadledger/adapters/config"
 	"github.com/leadledger/leadledger/eventstore"
 	"github.com/leadledger/leadledger/projections"
@@ -80,7 +82,7 @@ func openStoreSeeing(ctx context.Context, cfg config.Config, log *slog.Logger, b
 		}
 		left := cfg.DatabaseWait - time.Since(start)
 		switch {
-		case cfg.DatabaseWait == 0:
+		case cfg.DatabaseWait == 0, refusedAccess(err):
 			return nil, fmt.Errorf("database %s: %w", database, err)
 		case left <= 0:
 			return nil, fmt.Errorf("database %s not ready after waiting %s (database_wait, LEDGER_DATABASE_WAIT): %w", database, cfg.DatabaseWait, err)
@@ -95,6 +97,13 @@ func openStoreSeeing(ctx context.Context, cfg config.Config, log *slog.Logger, b
 		}
 		delay = min(2*delay, 5*time.Second)
 	}
+}
+
+// refusedAccess reports whether PostgreSQL refused the ledger's credentials (SQLSTATE class 28:
+// unknown role, wrong password, no pg_hba entry): waiting does not mend a configuration.
+func refusedAccess(err error) bool {
+	var pqErr *pq.Error
+	return errors.As(err, &pqErr) && pqErr.Code.Class() == "28"
 }
 
 // openAndMigrate is one try of openStore. Its error never shows a credential of the database
