@@ -85,6 +85,9 @@ func (s *Store) Migrate(ctx context.Context) (err error) {
 	if err := tx.QueryRowContext(ctx, `SELECT COALESCE(MAX(version), 0) FROM `+migrationsTable).Scan(&current); err != nil {
 		return fmt.Errorf("read schema version: %w", err)
 	}
+	if latest := LatestSchemaVersion(); current > latest {
+		return &SchemaVersionError{Found: current, Known: latest}
+	}
 	for _, m := range migrations {
 		if m.version <= current {
 			continue
@@ -145,6 +148,29 @@ func (s *Store) SchemaVersion(ctx context.Context) (int, error) {
 		return 0, fmt.Errorf("read schema version: %w", err)
 	}
 	return version, nil
+}
+
+// SchemaVersionError says a database's log schema is not the version this build works on.
+type SchemaVersionError struct{ Found, Known int }
+
+func (e *SchemaVersionError) Error() string {
+	if e.Found > e.Known {
+		return fmt.Sprintf("the database's schema is version %d, newer than this leadledger knows (%d): run a newer leadledger", e.Found, e.Known)
+	}
+	return fmt.Sprintf("the database's schema is version %d, and this leadledger reads version %d: run leadledger migrate first", e.Found, e.Known)
+}
+
+// CheckSchemaVersion fails with a *SchemaVersionError unless the log's schema is this build's:
+// what a command that only reads checks instead of migrating.
+func (s *Store) CheckSchemaVersion(ctx context.Context) error {
+	found, err := s.SchemaVersion(ctx)
+	if err != nil {
+		return err
+	}
+	if known := LatestSchemaVersion(); found != known {
+		return &SchemaVersionError{Found: found, Known: known}
+	}
+	return nil
 }
 
 // LatestSchemaVersion is the version Migrate brings the log to.

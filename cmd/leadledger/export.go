@@ -28,7 +28,7 @@ func export(ctx context.Context, args []string, getenv func(string) string, stdo
 	if *out == "" || *from < 1 || *to < 0 {
 		return errors.New("usage: leadledger export --out FILE [--from N] [--to M] [--config FILE]")
 	}
-	tree, store, err := openTree(ctx, *path, getenv)
+	tree, store, err := openTree(ctx, *path, getenv, true)
 	if err != nil {
 		return err
 	}
@@ -57,7 +57,7 @@ func importLog(ctx context.Context, args []string, getenv func(string) string, s
 	if fs.NArg() != 1 {
 		return errors.New("usage: leadledger import [--config FILE] EXPORT")
 	}
-	tree, store, err := openTree(ctx, *path, getenv)
+	tree, store, err := openTree(ctx, *path, getenv, false)
 	if err != nil {
 		return err
 	}
@@ -71,13 +71,20 @@ func importLog(ctx context.Context, args []string, getenv func(string) string, s
 	return err
 }
 
-// openTree opens the store a configuration names, and the tree beside its log.
-func openTree(ctx context.Context, path string, getenv func(string) string) (*audit.Tree, *eventstore.Store, error) {
+// openTree opens the store a configuration names, and the tree beside its log. For a command
+// that only reads (readOnly), a schema not at this build's version is an error, checked before
+// the migration, which then has nothing to do: a newer leadledger must not upgrade the database
+// it checks.
+func openTree(ctx context.Context, path string, getenv func(string) string, readOnly bool) (*audit.Tree, *eventstore.Store, error) {
 	cfg, err := configAt(path, getenv)
 	if err != nil {
 		return nil, nil, err
 	}
-	store, err := openStore(ctx, cfg, newLogger(cfg.LogLevel))
+	var before func(context.Context, *eventstore.Store) error
+	if readOnly {
+		before = func(ctx context.Context, s *eventstore.Store) error { return s.CheckSchemaVersion(ctx) }
+	}
+	store, err := openStoreSeeing(ctx, cfg, newLogger(cfg.LogLevel), before)
 	if err != nil {
 		return nil, nil, err
 	}

@@ -82,7 +82,7 @@ func openStoreSeeing(ctx context.Context, cfg config.Config, log *slog.Logger, b
 		}
 		left := cfg.DatabaseWait - time.Since(start)
 		switch {
-		case cfg.DatabaseWait == 0, refusedAccess(err):
+		case cfg.DatabaseWait == 0, refusedAccess(err), errors.As(err, new(*eventstore.SchemaVersionError)):
 			return nil, fmt.Errorf("database %s: %w", database, err)
 		case left <= 0:
 			return nil, fmt.Errorf("database %s not ready after waiting %s (database_wait, LEDGER_DATABASE_WAIT): %w", database, cfg.DatabaseWait, err)

@@ -362,3 +362,59 @@ func TestCommandsWithoutConfigurationFail(t *testing.T) {
 		}
 	}
 }
+
+// verify and export read a database as it is: one not yet migrated is refused with what to do,
+// and left as it was. A schema newer than this build is refused by every command, migrate and
+// serve included: an older leadledger must not run against what a newer one wrote.
+func TestSchemaVersionIsChecked(t *testing.T) {
+	bin := binary(t)
+	run := func(t *testing.T, cfg string, args ...string) (string, error) {
+		cmd := exec.Command(bin, append(args, "--config", cfg)...)
+		cmd.Env = append(os.Environ(), "TEST_OPERATOR_TOKEN="+testOperator, "TEST_LEADFLO_SECRET="+testSecret)
+		cmd.Dir = filepath.Dir(cfg)
+		out, err := cmd.CombinedOutput()
+		return string(out), err
+	}
+	dir := t.TempDir()
+	fresh := "sqlite:" + filepath.Join(dir, "fresh.db")
+	cfg := writeConfig(t, dir, freeAddr(t), fresh)
+	for _, args := range [][]string{{"verify"}, {"export", "--out", filepath.Join(dir, "x.ndjson")}} {
+		out, err := run(t, cfg, args...)
+		if err == nil || !strings.Contains(out, "the database's schema is version 0, and this leadledger reads version") ||
+			!strings.Contains(out, "run leadledger migrate first") {
+			t.Errorf("%s on a database never migrated: %v\n%s", args[0], err, out)
+		}
+	}
+	store, err := eventstore.Open(context.Background(), eventstore.Config{URL: fresh})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if tables, err := store.Tables(context.Background()); err != nil || len(tables) != 0 {
+		t.Errorf("verify and export changed the database they read: tables %v (%v)", tables, err)
+	}
+	_ = store.Close()
+
+	for _, backend := range eventstoretest.Backends {
+		t.Run("newer schema on "+backend, func(t *testing.T) {
+			database := eventstoretest.URL(t, backend)
+			cfg := writeConfig(t, t.TempDir(), freeAddr(t), database)
+			if out, err := run(t, cfg, "migrate"); err != nil {
+				t.Fatalf("migrate: %v\n%s", err, out)
+			}
+			store, err := eventstore.Open(context.Background(), eventstore.Config{URL: database})
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer store.Close()
+			if _, err := store.DB().Exec(store.Rebind(`INSERT INTO ledger_migrations (version, applied_at) VALUES (99, ?)`), time.Now().UTC().Format(time.RFC3339)); err != nil {
+				t.Fatal(err)
+			}
+			for _, args := range [][]string{{"migrate"}, {"verify"}, {"serve"}} {
+				out, err := run(t, cfg, args...)
+				if err == nil || !strings.Contains(out, "the database's schema is version 99, newer than this leadledger knows") {
+					t.Errorf("%s on a newer schema: %v\n%s", args[0], err, out)
+				}
+			}
+		})
+	}
+}

@@ -37,7 +37,7 @@ func verify(ctx context.Context, args []string, getenv func(string) string, stdo
 	} else {
 		var tree *audit.Tree
 		var store *eventstore.Store
-		if tree, store, err = openTree(ctx, *path, getenv); err != nil {
+		if tree, store, err = openTree(ctx, *path, getenv, true); err != nil {
 			return err
 		}
 		defer store.Close()
