@@ -73,7 +73,7 @@ func (s *Store) Migrate(ctx context.Context) (err error) {
 		}
 	}()
 	if s.dialect.name == "postgres" {
-		if _, err := tx.ExecContext(ctx, `SELECT pg_advisory_xact_lock(`+fmt.Sprint(appendLockKey+1)+`)`); err != nil {
+		if _, err := tx.ExecContext(ctx, `SELECT pg_advisory_xact_lock(`+fmt.Sprint(migrationLockKey)+`)`); err != nil {
 			return fmt.Errorf("lock migrations: %w", err)
 		}
 	}

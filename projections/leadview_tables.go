@@ -2,7 +2,6 @@ package projections
 
 import (
 	"context"
-	"fmt"
 
 	"github.com/leadledger/leadledger/eventstore"
 )
@@ -53,10 +52,5 @@ func MigrateLeadView(ctx context.Context, store *eventstore.Store) error {
 	if store.Dialect() == "postgres" {
 		stmts = append(stmts[:len(stmts):len(stmts)], postgresLeadViewTables...)
 	}
-	for _, stmt := range stmts {
-		if _, err := store.DB().ExecContext(ctx, stmt); err != nil {
-			return fmt.Errorf("migrate lead view: %w", err)
-		}
-	}
-	return nil
+	return store.MigrateTables(ctx, "lead view", stmts)
 }

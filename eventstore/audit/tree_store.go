@@ -28,7 +28,7 @@ var ErrNotInTree = errors.New("the event is not in the tree yet")
 
 // NewTree opens the tree's tables and the signing key's, creating them if needed.
 func NewTree(ctx context.Context, store *eventstore.Store) (*Tree, error) {
-	for _, stmt := range []string{
+	if err := store.MigrateTables(ctx, "the audit tree", []string{
 		`CREATE TABLE IF NOT EXISTS ledger_tree_leaves (
 			leaf BIGINT PRIMARY KEY,
 			position BIGINT NOT NULL UNIQUE,
@@ -59,10 +59,8 @@ func NewTree(ctx context.Context, store *eventstore.Store) (*Tree, error) {
 			id INTEGER PRIMARY KEY CHECK (id = 1),
 			sealed TEXT NOT NULL
 		)`,
-	} {
-		if _, err := store.DB().ExecContext(ctx, stmt); err != nil {
-			return nil, fmt.Errorf("create the tree's tables: %w", err)
-		}
+	}); err != nil {
+		return nil, err
 	}
 	return &Tree{store: store}, nil
 }
