@@ -126,6 +126,7 @@ func (w *batchWriter) dropAbandoned(batch []*appendRequest) []*appendRequest {
 	for _, req := range batch {
 		if err := req.ctx.Err(); err != nil {
 			req.done <- fmt.Errorf("append abandoned before it began: %w", err)
+			w.store.metrics.abandoned.Inc()
 			continue
 		}
 		kept = append(kept, req)
@@ -142,11 +143,14 @@ func (w *batchWriter) commit(batch []*appendRequest) {
 	if err == nil || len(batch) == 1 || errors.Is(err, ErrUnavailable) {
 		for _, req := range batch {
 			req.done <- err
+			w.store.metrics.failed(err)
 		}
 		return
 	}
 	for _, req := range w.dropAbandoned(batch) {
-		req.done <- w.appendTx([]*appendRequest{req})
+		err := w.appendTx([]*appendRequest{req})
+		req.done <- err
+		w.store.metrics.failed(err)
 	}
 }
 
@@ -155,5 +159,15 @@ func (w *batchWriter) commit(batch []*appendRequest) {
 func (w *batchWriter) appendTx(batch []*appendRequest) error {
 	ctx, cancel := context.WithTimeout(context.Background(), w.timeout)
 	defer cancel()
-	return unavailable(w.store.appendTx(ctx, batch))
+	started := time.Now()
+	if err := w.store.appendTx(ctx, batch); err != nil {
+		return unavailable(err)
+	}
+	// Observed once per transaction, after the commit: nothing per event on the hot path.
+	n := 0
+	for _, req := range batch {
+		n += len(req.events)
+	}
+	w.store.metrics.committed(n, time.Since(started))
+	return nil
 }

@@ -75,6 +75,7 @@ type Store struct {
 	offsets wsql.OffsetsAdapter
 	log     *slog.Logger
 	writer  *batchWriter
+	metrics *appendMetrics
 	// lastAppend is when this process last wrote to the log (Unix nanoseconds).
 	lastAppend atomic.Int64
 }
@@ -90,7 +91,7 @@ func Open(ctx context.Context, cfg Config) (*Store, error) {
 	if err != nil {
 		return nil, fmt.Errorf("open %s database: %w", driver, err)
 	}
-	s := &Store{db: db, reads: db, log: cfg.Logger}
+	s := &Store{db: db, reads: db, log: cfg.Logger, metrics: newAppendMetrics()}
 	switch driver {
 	case "postgres":
 		s.dialect, s.schema, s.offsets = postgresDialect, newPostgresSchema(), postgresOffsets()

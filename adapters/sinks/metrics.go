@@ -5,6 +5,7 @@ import (
 	"strconv"
 	"time"
 
+	"github.com/google/uuid"
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/leadledger/leadledger/adapters/sinks/crm"
@@ -20,8 +21,8 @@ func newMetrics(reg prometheus.Registerer, registry *Registry) (*metrics, error)
 	m := &metrics{
 		attempts: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "leadledger_sink_attempts_total",
-			Help: "Delivery attempts to sinks, by the receiver's status code (0: no answer).",
-		}, []string{"code"}),
+			Help: "Delivery attempts to sinks, by sink and the receiver's status code (0: no answer).",
+		}, []string{"sink", "code"}),
 		crmCalls: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "leadledger_crm_calls_total",
 			Help: "Batch writes to CRMs, by CRM and result (ok, throttled, unauthorized, error).",
@@ -33,7 +34,7 @@ func newMetrics(reg prometheus.Registerer, registry *Registry) (*metrics, error)
 		}, []string{"crm"}),
 	}
 	if reg != nil {
-		for _, c := range []prometheus.Collector{m.attempts, m.crmCalls, m.crmTime, newReplayCollector(registry)} {
+		for _, c := range []prometheus.Collector{m.attempts, m.crmCalls, m.crmTime, newReplayCollector(registry), newSinkCollector(registry)} {
 			if err := reg.Register(c); err != nil && !errors.As(err, &prometheus.AlreadyRegisteredError{}) {
 				return nil, err
 			}
@@ -42,8 +43,8 @@ func newMetrics(reg prometheus.Registerer, registry *Registry) (*metrics, error)
 	return m, nil
 }
 
-func (m *metrics) attempt(r result) {
-	m.attempts.WithLabelValues(strconv.Itoa(r.statusCode)).Inc()
+func (m *metrics) attempt(sink uuid.UUID, r result) {
+	m.attempts.WithLabelValues(sink.String(), strconv.Itoa(r.statusCode)).Inc()
 }
 
 func (m *metrics) crmCall(sinkType string, err error, took time.Duration) {
