@@ -28,7 +28,7 @@ func Unseal(ctx context.Context, s *Store) error {
 			return fmt.Errorf("unseal event %d: %w", e.Position, err)
 		}
 	}
-	for _, q := range []string{`DROP TABLE ` + leadKeysTable, `DELETE FROM ` + migrationsTable + ` WHERE version = 3`} {
+	for _, q := range []string{`DROP TABLE ` + leadKeysTable, `DELETE FROM ` + migrationsTable + ` WHERE version >= 3`} {
 		if _, err := s.db.ExecContext(ctx, q); err != nil {
 			return fmt.Errorf("%s: %w", q, err)
 		}

@@ -58,6 +58,10 @@ var migrations = []migration{
 	{version: 3, statements: func(s *Store) []string {
 		return []string{s.leadKeysTableSQL()}
 	}, run: sealStoredEvents},
+	// GET /v1/rejections?source= pages a source's rejected webhooks newest first by this index.
+	{version: 4, statements: func(s *Store) []string {
+		return []string{`CREATE INDEX IF NOT EXISTS ` + rejectionsTable + `_source ON ` + rejectionsTable + ` (source, id)`}
+	}},
 }
 
 // Migrate brings the schema up to date. It is idempotent and safe to run from several

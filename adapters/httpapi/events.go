@@ -3,6 +3,7 @@ package httpapi
 import (
 	"fmt"
 	"net/http"
+	"net/url"
 	"strconv"
 	"strings"
 	"time"
@@ -61,25 +62,11 @@ func (s *Server) listEvents(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusBadRequest, "Invalid limit: must be an integer from 1 to 1000")
 		return
 	}
-	var f eventstore.Filter
-	types, sources := splitList(q["type"]), splitList(q["source"])
-	for _, list := range []struct {
-		name   string
-		values []string
-	}{{"type", types}, {"source", sources}} {
-		if len(list.values) > maxListValues {
-			writeError(w, http.StatusBadRequest, fmt.Sprintf("Invalid %s: at most %d values, got %d", list.name, maxListValues, len(list.values)))
-			return
-		}
+	f, problem := eventFilter(q)
+	if problem != "" {
+		writeError(w, http.StatusBadRequest, problem)
+		return
 	}
-	for _, t := range types {
-		if !domain.EventType(t).Valid() {
-			writeError(w, http.StatusBadRequest, "Invalid type: "+strconv.Quote(t)+" is not an event type")
-			return
-		}
-		f.Types = append(f.Types, domain.EventType(t))
-	}
-	f.Sources = sources
 	events, err := s.log.ReadAll(r.Context(), after, int(limit), f)
 	if err != nil {
 		s.internalError(w, "read log", err)
@@ -92,6 +79,28 @@ func (s *Server) listEvents(w http.ResponseWriter, r *http.Request) {
 		next = e.Position
 	}
 	writeJSON(w, http.StatusOK, map[string]any{"events": out, "next_after": next})
+}
+
+// eventFilter reads the type and source filters of GET /v1/events and its stream; a problem
+// is the message of a 400.
+func eventFilter(q url.Values) (f eventstore.Filter, problem string) {
+	types, sources := splitList(q["type"]), splitList(q["source"])
+	for _, list := range []struct {
+		name   string
+		values []string
+	}{{"type", types}, {"source", sources}} {
+		if len(list.values) > maxListValues {
+			return f, fmt.Sprintf("Invalid %s: at most %d values, got %d", list.name, maxListValues, len(list.values))
+		}
+	}
+	for _, t := range types {
+		if !domain.EventType(t).Valid() {
+			return f, "Invalid type: " + strconv.Quote(t) + " is not an event type"
+		}
+		f.Types = append(f.Types, domain.EventType(t))
+	}
+	f.Sources = sources
+	return f, ""
 }
 
 func intParam(v string, def int64) (int64, error) {

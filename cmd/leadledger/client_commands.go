@@ -56,13 +56,13 @@ type eventLine struct {
 }
 
 // eventsTail prints the log from a position on, a line an event (or the events' JSON, one a
-// line); with --follow it keeps printing what is appended, polling every --poll.
+// line); with --follow it keeps printing what is appended, read from the server's event stream.
 func eventsTail(ctx context.Context, args []string, getenv func(string) string, stdout io.Writer) error {
 	fs, base := clientFlagSet("events tail", getenv)
 	after := fs.Int64("after", 0, "start after this position (default: about the last --last events)")
 	last := fs.Int("last", 20, "without --after, start this many positions before the head")
 	follow := fs.Bool("follow", false, "keep printing events as they are appended")
-	poll := fs.Duration("poll", time.Second, "with --follow, how often to ask for new events")
+	poll := fs.Duration("poll", time.Second, "with --follow, how long to wait before reconnecting to a stream that ended")
 	types := fs.String("type", "", "only these event types, comma-separated")
 	sources := fs.String("source", "", "only these sources, comma-separated")
 	asJSON := fs.Bool("json", false, "print each event's JSON, one a line (with the raw body)")
@@ -82,6 +82,24 @@ func eventsTail(ctx context.Context, args []string, getenv func(string) string, 
 		}
 		*after = max(0, status.Head-int64(*last))
 	}
+	printEvent := func(raw json.RawMessage) error {
+		var e eventLine
+		if err := json.Unmarshal(raw, &e); err != nil {
+			return err
+		}
+		line := fmt.Sprintf("%d\t%s\t%-17s\t%-12s\t%s\tsha256:%.12s", e.Position, e.ReceivedAt.Format(time.RFC3339), e.Type, e.Source, e.LeadID, e.RawSHA256)
+		if e.Erased {
+			line += "\terased"
+		}
+		if *asJSON {
+			line = string(raw)
+		}
+		if _, err := fmt.Fprintln(stdout, line); err != nil {
+			return err
+		}
+		*after = e.Position
+		return nil
+	}
 	for {
 		sent := *after
 		q := url.Values{"after": {strconv.FormatInt(*after, 10)}, "limit": {"1000"}}
@@ -99,21 +117,9 @@ func eventsTail(ctx context.Context, args []string, getenv func(string) string, 
 			return err
 		}
 		for _, raw := range page.Events {
-			var e eventLine
-			if err := json.Unmarshal(raw, &e); err != nil {
+			if err := printEvent(raw); err != nil {
 				return err
 			}
-			line := fmt.Sprintf("%d\t%s\t%-17s\t%-12s\t%s\tsha256:%.12s", e.Position, e.ReceivedAt.Format(time.RFC3339), e.Type, e.Source, e.LeadID, e.RawSHA256)
-			if e.Erased {
-				line += "\terased"
-			}
-			if *asJSON {
-				line = string(raw)
-			}
-			if _, err := fmt.Fprintln(stdout, line); err != nil {
-				return err
-			}
-			*after = e.Position
 		}
 		// next_after is where the next page starts: past the last event, or past positions a
 		// filter skipped. A page that moves it nowhere is the end of the log, for now.
@@ -125,6 +131,16 @@ func eventsTail(ctx context.Context, args []string, getenv func(string) string, 
 		}
 		if !*follow {
 			return nil
+		}
+		// Caught up: the stream sends each event as it is appended. When it ends (the server
+		// stopped, or has no stream), the pages above pick up from where it was, --poll later.
+		var printErr error
+		_ = c.followStream(ctx, *after, *types, *sources, func(raw json.RawMessage) error {
+			printErr = printEvent(raw)
+			return printErr
+		})
+		if printErr != nil {
+			return printErr
 		}
 		select {
 		case <-ctx.Done():

@@ -55,7 +55,8 @@ func TestCLIAgainstARunningLedger(t *testing.T) {
 			t.Errorf("events tail --json: %v\n%s", err, first)
 		}
 
-		follow := exec.Command(bin, "events", "tail", "--follow", "--poll", "50ms", "--after", "30")
+		// --poll 1h: only the event stream can bring an event appended once it has caught up.
+		follow := exec.Command(bin, "events", "tail", "--follow", "--poll", "1h", "--after", "30")
 		follow.Env = append(os.Environ(), "LEDGER_URL="+srv.url, "LEDGER_TOKEN="+testOperator)
 		stdout, err := follow.StdoutPipe()
 		if err != nil {
@@ -65,6 +66,7 @@ func TestCLIAgainstARunningLedger(t *testing.T) {
 			t.Fatal(err)
 		}
 		defer func() { _ = follow.Process.Kill(); _ = follow.Wait() }()
+		time.Sleep(300 * time.Millisecond) // caught up and streaming, most likely: either way it must print
 		postWebhooks(t, srv.url, 1)
 		got := make(chan string, 1)
 		go func() {
