@@ -36,6 +36,10 @@ type SinkAdmin interface {
 	Destinations(ctx context.Context, leadID uuid.UUID) ([]sinks.Destination, error)
 	Failures(ctx context.Context, sinkID uuid.UUID, cursor string, limit int) ([]sinks.Failure, string, error)
 	RetryFailures(ctx context.Context, sinkID uuid.UUID) (int64, error)
+	Update(ctx context.Context, id uuid.UUID, p sinks.SinkPatch) (sinks.Sink, error)
+	RotateSecret(ctx context.Context, id uuid.UUID, n sinks.NewSecret) (sinks.Rotated, error)
+	Ping(ctx context.Context, id uuid.UUID) (sinks.SendResult, error)
+	Redeliver(ctx context.Context, eventID, sinkID uuid.UUID) (sinks.Attempt, error)
 }
 
 // sinkJSON is a sink as the API shows it (CONTRACT.md, Sink): never its secret.
@@ -59,6 +63,8 @@ type sinkJSON struct {
 	Mapping   sinks.Mapping    `json:"mapping,omitempty"`
 	RateLimit *sinks.RateLimit `json:"rate_limit,omitempty"`
 	RetryAt   *time.Time       `json:"retry_at,omitempty"`
+	// Webhook sinks during a secret rotation's overlap: the old secret signs until then.
+	OldSecretExpiresAt *time.Time `json:"old_secret_expires_at,omitempty"`
 }
 
 // filterJSON shows an empty filter list as [] rather than null.
@@ -81,6 +87,9 @@ func toSinkJSON(s sinks.Sink, head int64) sinkJSON {
 	}
 	if s.RateLimit.Requests > 0 {
 		out.RateLimit = &s.RateLimit
+	}
+	if s.OldSecret != "" && s.OldSecretExpiresAt != nil && time.Now().Before(*s.OldSecretExpiresAt) {
+		out.OldSecretExpiresAt = s.OldSecretExpiresAt
 	}
 	return out
 }
@@ -127,6 +136,15 @@ type attemptJSON struct {
 	LatencyMS   float64    `json:"latency_ms"`
 	Error       string     `json:"error"`
 	AttemptedAt time.Time  `json:"attempted_at"`
+	// NextAttemptAt is when a failed delivery is retried; null when no retry is pending.
+	NextAttemptAt *time.Time `json:"next_attempt_at"`
+	Manual        bool       `json:"manual"` // an operator's redelivery, outside every cursor
+}
+
+func toAttemptJSON(a sinks.Attempt) attemptJSON {
+	return attemptJSON{ID: a.ID, SinkID: a.SinkID, ReplayID: a.ReplayID, EventID: a.EventID, Position: a.Position,
+		LeadID: a.LeadID, Attempt: a.Number, StatusCode: a.StatusCode, LatencyMS: a.LatencyMS, Error: a.Error,
+		AttemptedAt: a.AttemptedAt, NextAttemptAt: a.NextAttemptAt, Manual: a.Manual}
 }
 
 // adminBodyLimit caps an admin request body.
@@ -301,8 +319,7 @@ func (s *Server) sinkAttempts(w http.ResponseWriter, r *http.Request) {
 	out := make([]attemptJSON, len(attempts))
 	next := after
 	for i, a := range attempts {
-		out[i] = attemptJSON{ID: a.ID, SinkID: a.SinkID, ReplayID: a.ReplayID, EventID: a.EventID, Position: a.Position,
-			LeadID: a.LeadID, Attempt: a.Number, StatusCode: a.StatusCode, LatencyMS: a.LatencyMS, Error: a.Error, AttemptedAt: a.AttemptedAt}
+		out[i] = toAttemptJSON(a)
 		next = a.ID
 	}
 	writeJSON(w, http.StatusOK, map[string]any{"attempts": out, "next_after": next})

@@ -31,13 +31,14 @@ type sinkClient struct {
 	limiter  *limiter
 	failures atomic.Int64 // consecutive failed calls, for the back-off
 	config   string       // the config it was built from
+	limit    RateLimit    // and the rate limit
 }
 
 // client returns the sink's CRM client, built on first use or when the sink's config changed.
 func (m *Manager) client(s Sink) (*sinkClient, error) {
 	m.clientsMu.Lock()
 	defer m.clientsMu.Unlock()
-	if c, ok := m.clients[s.ID]; ok && c.config == string(s.Config) {
+	if c, ok := m.clients[s.ID]; ok && c.config == string(s.Config) && c.limit == s.RateLimit {
 		return c, nil
 	}
 	l := newLimiter(s.RateLimit)
@@ -47,7 +48,7 @@ func (m *Manager) client(s Sink) (*sinkClient, error) {
 	if err != nil {
 		return nil, err
 	}
-	sc := &sinkClient{crmClient: c, limiter: l, config: string(s.Config)}
+	sc := &sinkClient{crmClient: c, limiter: l, config: string(s.Config), limit: s.RateLimit}
 	m.clients[s.ID] = sc
 	return sc, nil
 }

@@ -19,6 +19,7 @@ import (
 type cursor struct {
 	sink   Sink
 	replay *Replay // nil for the live cursor
+	edit   int64   // the sink's edits count (see edits) when its stream started
 }
 
 func (c cursor) key() string {
@@ -47,6 +48,9 @@ func (c cursor) id() uuid.UUID {
 func (r *Registry) runnable(ctx context.Context) ([]cursor, error) {
 	sinks, err := r.Sinks(ctx)
 	if err != nil {
+		return nil, err
+	}
+	if err := r.forgetExpiredOldSecrets(ctx, sinks); err != nil {
 		return nil, err
 	}
 	bySink := map[uuid.UUID]Sink{}
@@ -133,7 +137,7 @@ func (r *Registry) release(ctx context.Context, c cursor, owner string) error {
 // so after a restart these would otherwise be sent again (a given-up one after its lead's later
 // events).
 func (r *Registry) doneAfter(ctx context.Context, c cursor, position int64, maxAttempts int) (map[int64]bool, error) {
-	query, args := `SELECT position FROM sink_attempts WHERE sink_id = ? AND position > ? AND (error = '' OR attempt >= ?) AND replay_id IS NULL`,
+	query, args := `SELECT position FROM sink_attempts WHERE sink_id = ? AND position > ? AND (error = '' OR attempt >= ?) AND NOT manual AND replay_id IS NULL`,
 		[]any{c.sink.ID.String(), position, maxAttempts}
 	if c.replay != nil {
 		query = strings.Replace(query, "replay_id IS NULL", "replay_id = ?", 1)
@@ -326,18 +330,18 @@ func retryAtValue(t *time.Time) any {
 
 func (r *Registry) insertAttempts(ctx context.Context, tx *sql.Tx, attempts []Attempt) error {
 	values := make([]string, len(attempts))
-	args := make([]any, 0, len(attempts)*10)
+	args := make([]any, 0, len(attempts)*12)
 	for i, a := range attempts {
-		values[i] = "(?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+		values[i] = "(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
 		var replay any
 		if a.ReplayID != nil {
 			replay = a.ReplayID.String()
 		}
 		args = append(args, a.SinkID.String(), replay, a.EventID.String(), a.Position, a.LeadID.String(),
-			a.Number, a.StatusCode, a.LatencyMS, a.Error, formatTime(a.AttemptedAt))
+			a.Number, a.StatusCode, a.LatencyMS, a.Error, formatTime(a.AttemptedAt), retryAtValue(a.NextAttemptAt), a.Manual)
 	}
 	_, err := tx.ExecContext(ctx, r.q(`INSERT INTO sink_attempts (sink_id, replay_id, event_id, position, lead_id,
-		attempt, status_code, latency_ms, error, attempted_at) VALUES `+strings.Join(values, ", ")), args...)
+		attempt, status_code, latency_ms, error, attempted_at, next_attempt_at, manual) VALUES `+strings.Join(values, ", ")), args...)
 	if err != nil {
 		return fmt.Errorf("record %d attempts: %w", len(attempts), err)
 	}

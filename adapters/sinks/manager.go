@@ -100,12 +100,21 @@ type Manager struct {
 	log      *slog.Logger
 	metrics  *metrics
 
-	transport  http.RoundTripper // shared by the CRM clients: one pool of connections
-	clientsMu  sync.Mutex
-	clients    map[uuid.UUID]*sinkClient
-	locks      keyLocks
-	broken     map[string]string // cursors that cannot start, and why (reconcile's goroutine only)
+	transport http.RoundTripper // shared by the CRM clients: one pool of connections
+	clientsMu sync.Mutex
+	clients   map[uuid.UUID]*sinkClient
+	locks     keyLocks
+	broken    map[string]string // cursors that cannot start, and why (reconcile's goroutine only)
+	// started is what each running cursor started with (Run's goroutine only).
+	started    map[string]startedWith
 	publishers map[uuid.UUID]sinkPublisher
+}
+
+// startedWith is what a running stream was started with: its sink's settings and edits count.
+// Either changing restarts the stream.
+type startedWith struct {
+	settings string
+	edit     int64
 }
 
 // NewManager builds the delivery engine over the registry's sinks.
@@ -123,25 +132,22 @@ func NewManager(cfg Config, store *eventstore.Store, registry *Registry) (*Manag
 	return &Manager{
 		cfg: cfg, store: store, registry: registry, owner: uuid.NewString(), log: cfg.Logger, metrics: m,
 		transport: transport, clients: map[uuid.UUID]*sinkClient{}, publishers: map[uuid.UUID]sinkPublisher{}, broken: map[string]string{},
-		hook: webhook{client: &http.Client{
-			Timeout: cfg.Timeout, Transport: transport,
-			// A redirect would be followed as a GET without the body, and its 2xx taken for an
-			// acknowledgement: a 3xx is an answer like any other non-2xx, and is retried.
-			CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
-		}, now: time.Now},
+		started: map[string]startedWith{},
+		hook:    webhook{client: newWebhookClient(cfg.Timeout, transport), now: time.Now},
 	}, nil
 }
 
 // deliver makes one attempt at one event of a sink in events mode; force sends a CRM record
-// even when it is as last written (a replay that re-sends everything).
-func (m *Manager) deliver(ctx context.Context, s Sink, e eventstore.Envelope, force bool) result {
+// even when it is as last written (a replay that re-sends everything); replay marks a webhook
+// delivery as a replay's.
+func (m *Manager) deliver(ctx context.Context, s Sink, e eventstore.Envelope, force, replay bool) result {
 	switch {
 	case s.Type == TypeNATS:
 		return m.publish(ctx, s, e)
 	case isCRM(s.Type):
 		return m.writeEventRecord(ctx, s, e, force)
 	}
-	return m.hook.deliver(ctx, s, e)
+	return m.hook.deliver(ctx, s, e, replay)
 }
 
 // streamFor is what delivers from a cursor: a record stream for a CRM in snapshot mode, an
@@ -194,6 +200,7 @@ func (m *Manager) Run(ctx context.Context) error {
 		case key := <-exited:
 			running[key]()
 			delete(running, key)
+			delete(m.started, key)
 		}
 	}
 }
@@ -210,6 +217,9 @@ func (m *Manager) reconcile(ctx context.Context, running map[string]context.Canc
 		key := c.key()
 		wanted[key] = true
 		if running[key] != nil {
+			if m.started[key] != (startedWith{c.sink.settings(), m.registry.edits.of(c.sink.ID)}) {
+				running[key]() // the sink was changed: the stream stops, and starts again with it
+			}
 			continue
 		}
 		until := time.Now().Add(m.cfg.LeaseTTL)
@@ -221,7 +231,9 @@ func (m *Manager) reconcile(ctx context.Context, running map[string]context.Canc
 			continue // another process delivers from it
 		}
 		// Read the cursor again now that it is ours: the process that held it may have moved
-		// it, or finished the replay, since runnable read it.
+		// it, or finished the replay, since runnable read it. The edits count is read first: a
+		// change after it stops the stream (see edits).
+		edit := m.registry.edits.of(c.sink.ID)
 		if c, ok, err = m.registry.reread(ctx, c); err != nil || !ok {
 			_ = m.registry.release(ctx, c, m.owner)
 			if err != nil {
@@ -229,6 +241,7 @@ func (m *Manager) reconcile(ctx context.Context, running map[string]context.Canc
 			}
 			continue
 		}
+		c.edit = edit
 		run, err := m.streamFor(c, until)
 		if err != nil {
 			_ = m.registry.release(ctx, c, m.owner)
@@ -240,6 +253,7 @@ func (m *Manager) reconcile(ctx context.Context, running map[string]context.Canc
 			continue
 		}
 		delete(m.broken, key)
+		m.started[key] = startedWith{c.sink.settings(), edit}
 		streamCtx, cancel := context.WithCancel(ctx)
 		running[key] = cancel
 		streams.Go(func() {

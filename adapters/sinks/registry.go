@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"net/http"
 	"sync/atomic"
 	"time"
 
@@ -24,6 +25,8 @@ type Registry struct {
 	keyring atomic.Pointer[sealed.Keyring] // seals credentials at rest; nil keeps them in plain text
 	changed chan struct{}
 	now     func() time.Time
+	hook    webhook // sends what an operator asks for at once: pings and redeliveries
+	edits   edits   // changes made through this registry, per sink
 }
 
 // NewRegistry creates the sinks' tables if needed.
@@ -31,7 +34,8 @@ func NewRegistry(ctx context.Context, store *eventstore.Store) (*Registry, error
 	if store == nil {
 		return nil, errors.New("sinks: store is required")
 	}
-	r := &Registry{store: store, changed: make(chan struct{}, 1), now: time.Now}
+	r := &Registry{store: store, changed: make(chan struct{}, 1), now: time.Now,
+		hook: webhook{client: newWebhookClient(operatorSendTimeout, http.DefaultTransport), now: time.Now}}
 	if err := r.Migrate(ctx); err != nil {
 		return nil, err
 	}
@@ -88,7 +92,7 @@ func (r *Registry) Create(ctx context.Context, n NewSink) (Sink, error) {
 }
 
 const sinkColumns = `id, name, type, url, secret, filter, status, position, delivered, failed, last_error, created_at,
-	mode, record_key, config, mapping, rate_limit, retry_at`
+	mode, record_key, config, mapping, rate_limit, retry_at, old_secret, old_secret_expires_at`
 
 // Sinks lists the sinks that are not deleted, oldest first.
 func (r *Registry) Sinks(ctx context.Context) ([]Sink, error) {
@@ -140,9 +144,10 @@ func (r *Registry) Known(ctx context.Context, id uuid.UUID) error {
 func scanSink(row interface{ Scan(...any) error }) (Sink, error) {
 	var s Sink
 	var id, filter, status, created, config, mapping, limit string
-	var retryAt sql.NullString
+	var retryAt, oldExpires sql.NullString
 	if err := row.Scan(&id, &s.Name, &s.Type, &s.URL, &s.Secret, &filter, &status, &s.Position,
-		&s.Delivered, &s.Failed, &s.LastError, &created, &s.Mode, &s.RecordKey, &config, &mapping, &limit, &retryAt); err != nil {
+		&s.Delivered, &s.Failed, &s.LastError, &created, &s.Mode, &s.RecordKey, &config, &mapping, &limit, &retryAt,
+		&s.OldSecret, &oldExpires); err != nil {
 		return Sink{}, fmt.Errorf("read sink: %w", err)
 	}
 	s.ID, s.Status, s.CreatedAt = uuid.MustParse(id), Status(status), parseTime(created)
@@ -152,6 +157,10 @@ func scanSink(row interface{ Scan(...any) error }) (Sink, error) {
 	if retryAt.Valid {
 		t := parseTime(retryAt.String)
 		s.RetryAt = &t
+	}
+	if oldExpires.Valid {
+		t := parseTime(oldExpires.String)
+		s.OldSecretExpiresAt = &t
 	}
 	for _, field := range []struct {
 		text string
@@ -202,7 +211,7 @@ func (r *Registry) Delete(ctx context.Context, id uuid.UUID) error {
 		return err
 	}
 	now := formatTime(r.now())
-	res, err := r.exec(ctx, `UPDATE sinks SET deleted_at = ?, secret = '', config = '', url = ? WHERE id = ? AND deleted_at IS NULL`,
+	res, err := r.exec(ctx, `UPDATE sinks SET deleted_at = ?, secret = '', old_secret = '', config = '', url = ? WHERE id = ? AND deleted_at IS NULL`,
 		now, s.Origin(), id.String())
 	if err := affectedOne(res, err, "sink", id); err != nil {
 		return err
@@ -223,7 +232,7 @@ func (r *Registry) Delete(ctx context.Context, id uuid.UUID) error {
 // receiver answered (kept in its attempts and last error, redacted as they were written, but
 // not by older versions, nor of its path).
 func (r *Registry) forget(ctx context.Context, s Sink) error {
-	if _, err := r.exec(ctx, `UPDATE sinks SET secret = '', url = ?, last_error = ? WHERE id = ?`,
+	if _, err := r.exec(ctx, `UPDATE sinks SET secret = '', old_secret = '', url = ?, last_error = ? WHERE id = ?`,
 		s.Origin(), s.redact(s.LastError), s.ID.String()); err != nil {
 		return fmt.Errorf("forget credentials of sink %s: %w", s.ID, err)
 	}
@@ -249,8 +258,11 @@ func affectedOne(res sql.Result, err error, what string, id uuid.UUID) error {
 // Attempts lists a sink's delivery attempts after an attempt id, oldest first, optionally of
 // one event only.
 func (r *Registry) Attempts(ctx context.Context, sinkID uuid.UUID, after int64, limit int, eventID *uuid.UUID) ([]Attempt, error) {
-	query := `SELECT id, sink_id, replay_id, event_id, position, lead_id, attempt, status_code, latency_ms, error, attempted_at
-		FROM sink_attempts WHERE sink_id = ? AND id > ?`
+	// A retry is pending only as long as no later attempt of its cursor at the same event exists.
+	query := `SELECT id, sink_id, replay_id, event_id, position, lead_id, attempt, status_code, latency_ms, error, attempted_at,
+		manual, CASE WHEN EXISTS (SELECT 1 FROM sink_attempts b WHERE b.sink_id = a.sink_id AND b.event_id = a.event_id
+			AND b.id > a.id AND NOT b.manual AND COALESCE(b.replay_id, '') = COALESCE(a.replay_id, '')) THEN NULL ELSE next_attempt_at END
+		FROM sink_attempts a WHERE sink_id = ? AND id > ?`
 	args := []any{sinkID.String(), after}
 	if eventID != nil {
 		query += ` AND event_id = ?`
@@ -265,9 +277,9 @@ func (r *Registry) Attempts(ctx context.Context, sinkID uuid.UUID, after int64, 
 	for rows.Next() {
 		var a Attempt
 		var sink, event, lead, at string
-		var replay sql.NullString
+		var replay, next sql.NullString
 		if err := rows.Scan(&a.ID, &sink, &replay, &event, &a.Position, &lead, &a.Number, &a.StatusCode,
-			&a.LatencyMS, &a.Error, &at); err != nil {
+			&a.LatencyMS, &a.Error, &at, &a.Manual, &next); err != nil {
 			return nil, fmt.Errorf("read attempt: %w", err)
 		}
 		a.SinkID, a.EventID, a.LeadID, a.AttemptedAt = uuid.MustParse(sink), uuid.MustParse(event), uuid.MustParse(lead), parseTime(at)
@@ -275,9 +287,15 @@ func (r *Registry) Attempts(ctx context.Context, sinkID uuid.UUID, after int64, 
 			id := uuid.MustParse(replay.String)
 			a.ReplayID = &id
 		}
+		if next.Valid {
+			a.NextAttemptAt = new(parseTime(next.String))
+		}
 		out = append(out, a)
 	}
-	return out, rows.Err()
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("list attempts of sink %s: %w", sinkID, err)
+	}
+	return r.withoutStoppedRetries(ctx, sinkID, out)
 }
 
 // Times are stored as RFC 3339 text in UTC on both databases.

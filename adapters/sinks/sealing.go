@@ -16,13 +16,17 @@ import (
 func secretContext(s Sink) string { return "sink:" + s.ID.String() + ":secret" }
 func configContext(s Sink) string { return "sink:" + s.ID.String() + ":config" }
 
+// oldSecretContext binds a rotated-out secret to its own column: a sealed current secret copied
+// there does not open, nor the other way round.
+func oldSecretContext(s Sink) string { return "sink:" + s.ID.String() + ":old_secret" }
+
 // UseKeyring makes the registry seal credentials under the keyring from now on, and seals the
 // credentials stored in plain text by a version (or a start) without one. A credential sealed
 // under a key the keyring does not hold is an error now, rather than at its sink's next
 // delivery.
 func (r *Registry) UseKeyring(ctx context.Context, k *sealed.Keyring) (sealedNow int, err error) {
 	r.keyring.Store(k)
-	rows, err := r.store.ReadDB().QueryContext(ctx, `SELECT id, secret, config FROM sinks WHERE deleted_at IS NULL`)
+	rows, err := r.store.ReadDB().QueryContext(ctx, `SELECT id, secret, old_secret, config FROM sinks WHERE deleted_at IS NULL`)
 	if err != nil {
 		return 0, fmt.Errorf("read stored credentials: %w", err)
 	}
@@ -30,7 +34,7 @@ func (r *Registry) UseKeyring(ctx context.Context, k *sealed.Keyring) (sealedNow
 	for rows.Next() {
 		var s Sink
 		var id, config string
-		if err := rows.Scan(&id, &s.Secret, &config); err != nil {
+		if err := rows.Scan(&id, &s.Secret, &s.OldSecret, &config); err != nil {
 			rows.Close()
 			return 0, fmt.Errorf("read stored credentials: %w", err)
 		}
@@ -42,7 +46,8 @@ func (r *Registry) UseKeyring(ctx context.Context, k *sealed.Keyring) (sealedNow
 	}
 	var plain []Sink
 	for _, s := range stored { // every credential must open before any is sealed anew
-		if (s.Secret != "" && !sealed.IsSealed(s.Secret)) || (len(s.Config) > 0 && !sealed.IsSealed(string(s.Config))) {
+		if (s.Secret != "" && !sealed.IsSealed(s.Secret)) || (len(s.Config) > 0 && !sealed.IsSealed(string(s.Config))) ||
+			(s.OldSecret != "" && !sealed.IsSealed(s.OldSecret)) {
 			plain = append(plain, s)
 		}
 		if err := r.open(&s); err != nil {
@@ -57,7 +62,11 @@ func (r *Registry) UseKeyring(ctx context.Context, k *sealed.Keyring) (sealedNow
 		if err != nil {
 			return 0, err
 		}
-		if _, err := r.exec(ctx, `UPDATE sinks SET secret = ?, config = ? WHERE id = ?`, secret, config, s.ID.String()); err != nil {
+		old, err := r.sealValue(s.OldSecret, oldSecretContext(s))
+		if err != nil {
+			return 0, err
+		}
+		if _, err := r.exec(ctx, `UPDATE sinks SET secret = ?, old_secret = ?, config = ? WHERE id = ?`, secret, old, config, s.ID.String()); err != nil {
 			return 0, fmt.Errorf("seal the credentials of sink %s: %w", s.ID, err)
 		}
 		sealedNow++
@@ -95,7 +104,11 @@ func (r *Registry) open(s *Sink) error {
 	if err != nil {
 		return fmt.Errorf("the config of sink %s: %w", s.ID, err)
 	}
-	s.Secret = secret
+	old, err := r.openValue(s.OldSecret, oldSecretContext(*s))
+	if err != nil {
+		return fmt.Errorf("the old secret of sink %s: %w", s.ID, err)
+	}
+	s.Secret, s.OldSecret = secret, old
 	if config != "" {
 		s.Config = []byte(config)
 	}

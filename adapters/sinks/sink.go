@@ -92,6 +92,11 @@ type Sink struct {
 	Failed    int64 // events given up after every retry
 	LastError string
 	CreatedAt time.Time
+
+	// OldSecret is the secret a rotation replaced: deliveries are signed with it too until
+	// OldSecretExpiresAt, so receivers can switch secrets without losing a delivery.
+	OldSecret          string
+	OldSecretExpiresAt *time.Time
 }
 
 // RedactedURL is the URL for the API and logs: credentials in it (user info, query values,
@@ -239,11 +244,18 @@ func (n NewSink) validateWebhook() error {
 	case n.Secret == "":
 		return invalid("Missing required field: secret")
 	}
-	if u, err := url.Parse(n.URL); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-		return invalid("Invalid url: must be an absolute http or https URL")
+	if err := checkWebhookURL(n.URL); err != nil {
+		return err
 	}
 	if _, err := standardwebhooks.DecodeSecret(n.Secret); err != nil {
 		return invalid("Invalid secret: must be whsec_ followed by base64")
+	}
+	return nil
+}
+
+func checkWebhookURL(raw string) error {
+	if u, err := url.Parse(raw); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		return invalid("Invalid url: must be an absolute http or https URL")
 	}
 	return nil
 }
@@ -352,6 +364,11 @@ type Attempt struct {
 	LatencyMS   float64
 	Error       string // "" when acknowledged
 	AttemptedAt time.Time
+	// NextAttemptAt is when a failed delivery is tried again; nil when no retry is pending
+	// (acknowledged, given up, retried since, or its cursor stopped).
+	NextAttemptAt *time.Time
+	// Manual marks an attempt an operator asked for (a redelivery), outside every cursor.
+	Manual bool
 }
 
 // Progress is a replay's pace so far, in events per second, and while it runs the seconds it

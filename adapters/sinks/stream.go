@@ -84,12 +84,15 @@ func (s *stream) run(ctx context.Context) {
 				if err := s.giveWayToIngest(workCtx); err != nil {
 					return
 				}
+				if s.m.registry.edits.of(s.c.sink.ID) != s.c.edit {
+					return // the sink changed: sent again by the stream that replaces this one
+				}
 				start := time.Now()
 				var res result
 				if p.retry != nil && p.retry.Kind == FailureRecord {
 					res = s.m.writeRecords(workCtx, s.c.sink, []string{p.retry.Item}, true)
 				} else {
-					res = s.m.deliver(workCtx, s.c.sink, p.event, s.c.replay != nil && !s.c.replay.OnlyChanged)
+					res = s.m.deliver(workCtx, s.c.sink, p.event, s.c.replay != nil && !s.c.replay.OnlyChanged, s.c.replay != nil)
 				}
 				select {
 				case results <- outcome{p: p, res: res, at: start, latency: time.Since(start)}:
@@ -259,7 +262,7 @@ func (s *stream) record(o outcome, retries chan<- *pending, stopped <-chan struc
 		a.Error = o.res.err.Error()
 	}
 	s.unsaved.attempts = append(s.unsaved.attempts, a)
-	s.m.metrics.attempt(o.res)
+	s.m.metrics.attempt(s.c.sink.ID, o.res)
 
 	switch {
 	case o.res.err == nil:
@@ -277,6 +280,7 @@ func (s *stream) record(o outcome, retries chan<- *pending, stopped <-chan struc
 		s.parkedUntil = o.res.parkUntil
 		s.unsaved.status, s.unsaved.retryAt = StatusFailing, &s.parkedUntil
 		s.unsaved.lastError = parkedError(o.res.err, s.parkedUntil)
+		s.unsaved.attempts[len(s.unsaved.attempts)-1].NextAttemptAt = new(s.parkedUntil)
 		time.AfterFunc(time.Until(s.parkedUntil), func() { // tried again, not counted as an attempt
 			select {
 			case retries <- p:
@@ -306,7 +310,9 @@ func (s *stream) record(o outcome, retries chan<- *pending, stopped <-chan struc
 			s.done(p)
 			return
 		}
-		time.AfterFunc(s.m.cfg.Backoff.wait(p.attempts, o.res.retryAfter), func() {
+		wait := s.m.cfg.Backoff.wait(p.attempts, o.res.retryAfter)
+		s.unsaved.attempts[len(s.unsaved.attempts)-1].NextAttemptAt = new(time.Now().Add(wait).UTC())
+		time.AfterFunc(wait, func() {
 			select {
 			case retries <- p:
 			case <-stopped:

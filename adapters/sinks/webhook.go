@@ -9,6 +9,7 @@ import (
 	"io"
 	"net/http"
 	"net/url"
+	"strconv"
 	"strings"
 	"time"
 	"unicode/utf8"
@@ -61,20 +62,48 @@ type webhook struct {
 	now    func() time.Time
 }
 
-func (w webhook) deliver(ctx context.Context, s Sink, e eventstore.Envelope) result {
+// HeaderReplay marks a delivery made by a replay, so a receiver can tell history re-sent from
+// live events. Live deliveries do not carry it.
+const HeaderReplay = "webhook-replay"
+
+// newWebhookClient never follows a redirect: it would be followed as a GET without the body,
+// and its 2xx taken for an acknowledgement; a 3xx is an answer like any other non-2xx.
+func newWebhookClient(timeout time.Duration, transport http.RoundTripper) *http.Client {
+	return &http.Client{Timeout: timeout, Transport: transport,
+		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+}
+
+// deliver sends one event of the log; replay marks it as re-sent by a replay.
+func (w webhook) deliver(ctx context.Context, s Sink, e eventstore.Envelope, replay bool) result {
 	body, err := json.Marshal(newWebhookBody(e))
 	if err != nil {
 		return result{err: fmt.Errorf("encode event %s: %w", e.ID, err)}
 	}
-	key, err := standardwebhooks.DecodeSecret(s.Secret)
+	var extra http.Header
+	if replay {
+		extra = http.Header{HeaderReplay: {"true"}}
+	}
+	return w.send(ctx, s, e.ID.String(), body, extra)
+}
+
+// send POSTs a signed body to the sink's URL, with webhook-id id and any extra headers.
+func (w webhook) send(ctx context.Context, s Sink, id string, body []byte, extra http.Header) result {
+	now := w.now()
+	signature, err := s.signature(id, now, body)
 	if err != nil {
-		return result{err: errors.New("the sink's secret is not a whsec_ secret")}
+		return result{err: err}
 	}
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, s.URL, bytes.NewReader(body))
 	if err != nil {
 		return result{err: errors.New("the sink's url cannot be requested")}
 	}
-	req.Header = standardwebhooks.Headers(key, e.ID.String(), w.now(), body)
+	req.Header = extra.Clone()
+	if req.Header == nil {
+		req.Header = http.Header{}
+	}
+	req.Header.Set(standardwebhooks.HeaderID, id)
+	req.Header.Set(standardwebhooks.HeaderTimestamp, strconv.FormatInt(now.Unix(), 10))
+	req.Header.Set(standardwebhooks.HeaderSignature, signature)
 	req.Header.Set("Content-Type", "application/json")
 	req.Header.Set("User-Agent", "leadledger")
 	resp, err := w.client.Do(req)
