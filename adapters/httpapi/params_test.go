@@ -34,6 +34,8 @@ func TestTextParametersAreChecked(t *testing.T) {
 				{"/v1/leads?email=%FF", "email", "is not valid UTF-8"},
 				{"/v1/leads?q=%C3", "q", "is not valid UTF-8"},
 				{"/v1/leads?cursor=%00", "cursor", "contains a NUL byte"},
+				{"/v1/rejections?source=%00", "source", "contains a NUL byte"},
+				{"/v1/events/stream?source=%FF", "source", "is not valid UTF-8"},
 				{"/v1/leads?email=%zz", "email", "invalid URL escape"},
 				{"/v1/leads?email=a;b", "email", "contains a semicolon"},
 				{"/v1/leads?%00=x", `"\x00"`, "contains a NUL byte"},

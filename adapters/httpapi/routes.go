@@ -33,6 +33,10 @@ func (s *Server) router() *mux.Router {
 	route("/v1/openapi.json", methods{http.MethodGet: http.HandlerFunc(s.openAPI)})
 
 	route("/v1/events", methods{http.MethodGet: auditor(s.listEvents)})
+	route("/v1/events/stream", methods{http.MethodGet: auditor(s.streamEvents)})
+	route("/v1/rejections", methods{http.MethodGet: auditor(s.listRejections)})
+	route("/v1/rejections/{id}", methods{http.MethodGet: auditor(s.getRejection)})
+	route("/v1/sources", methods{http.MethodGet: auditor(s.listSources)})
 	route("/v1/leads", methods{http.MethodGet: auditor(s.listLeads)})
 	route("/v1/leads/{lead_id}", methods{http.MethodGet: auditor(s.getLead)})
 	route("/v1/leads/{lead_id}/events", methods{http.MethodGet: auditor(s.leadEvents)})
@@ -49,7 +53,11 @@ func (s *Server) router() *mux.Router {
 	}
 	if a := s.cfg.Sinks; a != nil {
 		route("/v1/sinks", methods{http.MethodGet: auditor(s.listSinks), http.MethodPost: operator(s.createSink)})
-		route("/v1/sinks/{id}", methods{http.MethodGet: auditor(s.sinkAction(a.Sink)), http.MethodDelete: operator(s.deleteSink)})
+		route("/v1/sinks/{id}", methods{http.MethodGet: auditor(s.sinkAction(a.Sink)), http.MethodDelete: operator(s.deleteSink),
+			http.MethodPatch: operator(s.patchSink)})
+		route("/v1/sinks/{id}/secret", methods{http.MethodPost: operator(s.rotateSinkSecret)})
+		route("/v1/sinks/{id}/test", methods{http.MethodPost: operator(s.testSink)})
+		route("/v1/events/{id}/redeliver", methods{http.MethodPost: operator(s.redeliverEvent)})
 		route("/v1/sinks/{id}/pause", methods{http.MethodPost: operator(s.sinkAction(a.Pause))})
 		route("/v1/sinks/{id}/resume", methods{http.MethodPost: operator(s.sinkAction(a.Resume))})
 		route("/v1/sinks/{id}/attempts", methods{http.MethodGet: auditor(s.sinkAttempts)})

@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"sync"
 	"time"
 
 	"github.com/google/uuid"
@@ -26,6 +27,9 @@ type EventLog interface {
 	Head(ctx context.Context) (int64, error)
 	PositionOf(ctx context.Context, id uuid.UUID) (int64, error)
 	RecordRejection(ctx context.Context, r domain.RejectedWebhook) error
+	ReadRejections(ctx context.Context, f eventstore.RejectionFilter, limit int) ([]domain.RejectedWebhook, error)
+	Rejection(ctx context.Context, id uuid.UUID) (domain.RejectedWebhook, error)
+	CountRejections(ctx context.Context, source string) (int, error)
 	Erase(ctx context.Context, leadID uuid.UUID, by string) (erasure domain.Event, already bool, err error)
 	Ping(ctx context.Context) error
 }
@@ -58,6 +62,11 @@ type Config struct {
 	OutageReportInterval time.Duration
 	// Now defaults to time.Now; tests set it to check timestamp tolerance.
 	Now func() time.Time
+	// StreamPoll is how often an open event stream looks for new events. Defaults to 200ms.
+	StreamPoll time.Duration
+	// StreamKeepAlive is how long an event stream may stay silent before it sends a comment,
+	// which keeps proxies from closing it. Defaults to 15s.
+	StreamKeepAlive time.Duration
 }
 
 func (c *Config) setDefaults() {
@@ -79,6 +88,12 @@ func (c *Config) setDefaults() {
 	if c.OutageReportInterval == 0 {
 		c.OutageReportInterval = 10 * time.Second
 	}
+	if c.StreamPoll == 0 {
+		c.StreamPoll = 200 * time.Millisecond
+	}
+	if c.StreamKeepAlive == 0 {
+		c.StreamKeepAlive = 15 * time.Second
+	}
 }
 
 // Server serves the ledger's HTTP API.
@@ -89,6 +104,9 @@ type Server struct {
 	metrics *metrics
 	outage  *outage
 	handler http.Handler
+	// streamsClosing is closed by CloseStreams: every event stream then ends.
+	streamsClosing chan struct{}
+	closeStreams   sync.Once
 }
 
 // New builds the server and its routes.
@@ -100,7 +118,7 @@ func New(cfg Config, log EventLog) (*Server, error) {
 	if cfg.MaxBodyBytes <= 0 {
 		return nil, fmt.Errorf("httpapi: max body bytes must be positive, got %d", cfg.MaxBodyBytes)
 	}
-	s := &Server{cfg: cfg, log: log, sources: map[string]config.Source{},
+	s := &Server{cfg: cfg, log: log, sources: map[string]config.Source{}, streamsClosing: make(chan struct{}),
 		outage: &outage{log: cfg.Logger, now: cfg.Now, interval: cfg.OutageReportInterval}}
 	for _, src := range cfg.Sources {
 		s.sources[src.ID] = src

@@ -22,6 +22,18 @@ func TestHelpAndVersion(t *testing.T) {
 		{[]string{"serve", "-h"}, "-config"},
 		{[]string{"verify", "--help"}, "-file"},
 		{[]string{"export", "-h"}, "-out"},
+		{[]string{"migrate", "-h"}, "-config"},
+		{[]string{"rebuild", "-h"}, "-config"},
+		{[]string{"import", "-h"}, "-config"},
+		{[]string{"events", "tail", "-h"}, "-follow"},
+		{[]string{"leads", "get", "--help"}, "-history"},
+		{[]string{"leads", "search", "-h"}, "-email"},
+		{[]string{"sinks", "list", "-h"}, "-url"},
+		{[]string{"sinks", "create", "-h"}, "-secret-env"},
+		{[]string{"sinks", "pause", "-h"}, "-url"},
+		{[]string{"sinks", "replay", "-h"}, "-from-position"},
+		{[]string{"replays", "watch", "-h"}, "-poll"},
+		{[]string{"sinks", "-h"}, "sinks replay SINK_ID"},
 	} {
 		out, err := exec.Command(bin, c.args...).CombinedOutput()
 		if err != nil || !strings.Contains(string(out), c.want) {

@@ -71,6 +71,10 @@ func serve(ctx context.Context, args []string, getenv func(string) string) error
 		return err
 	}
 	reg := prometheus.NewRegistry()
+	if err := store.RegisterMetrics(reg); err != nil {
+		return err
+	}
+	reg.MustRegister(newProgressCollector(store, view, auditing.Tree))
 	if cfg.RunProjections {
 		delivery, err := sinks.NewManager(sinks.Config{Logger: log, Registerer: reg, Leads: view}, store, registry)
 		if err != nil {
@@ -126,6 +130,8 @@ func serve(ctx context.Context, args []string, getenv func(string) string) error
 	servers := make([]*http.Server, len(listeners))
 	for i, ln := range listeners {
 		servers[i] = newHTTPServer(handlers[i])
+		// Shutdown waits for every handler: event streams end at once rather than hold it.
+		servers[i].RegisterOnShutdown(api.CloseStreams)
 		go func() { errc <- servers[i].Serve(ln) }()
 	}
 	var attrs []any
