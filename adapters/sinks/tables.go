@@ -121,25 +121,39 @@ var addedColumns = []struct{ table, column, definition string }{
 // addColumns adds the columns an older schema lacks (SQLite has no ADD COLUMN IF NOT EXISTS).
 func (r *Registry) addColumns(ctx context.Context) error {
 	for _, c := range addedColumns {
-		if _, err := r.store.DB().ExecContext(ctx, `SELECT `+c.column+` FROM `+c.table+` WHERE 1 = 0`); err == nil {
+		has := func() bool {
+			_, err := r.store.DB().ExecContext(ctx, `SELECT `+c.column+` FROM `+c.table+` WHERE 1 = 0`)
+			return err == nil
+		}
+		if has() {
 			continue
 		}
-		if _, err := r.store.DB().ExecContext(ctx, `ALTER TABLE `+c.table+` ADD COLUMN `+c.column+` `+c.definition); err != nil {
+		// Another process may add it between the probe and here: then it is there all the same.
+		if _, err := r.store.DB().ExecContext(ctx, `ALTER TABLE `+c.table+` ADD COLUMN `+c.column+` `+c.definition); err != nil && !has() {
 			return fmt.Errorf("migrate sinks: add %s.%s: %w", c.table, c.column, err)
 		}
 	}
 	return nil
 }
 
-// Migrate creates the sinks' tables; it is idempotent.
+// Migrate creates the sinks' tables and adds the columns added since; it is idempotent. On
+// PostgreSQL all of it runs in one transaction under the migrations' lock, so processes starting
+// together on a new database do not race; SQLite, which has no ADD COLUMN IF NOT EXISTS, adds
+// the columns one by one after probing for them (its writes are serialised anyway).
 func (r *Registry) Migrate(ctx context.Context) error {
-	for _, stmt := range tables(r.store.Dialect()) {
-		if _, err := r.store.DB().ExecContext(ctx, stmt); err != nil {
-			return fmt.Errorf("migrate sinks: %w", err)
+	stmts := tables(r.store.Dialect())
+	if r.store.Dialect() == "postgres" {
+		for _, c := range addedColumns {
+			stmts = append(stmts, `ALTER TABLE `+c.table+` ADD COLUMN IF NOT EXISTS `+c.column+` `+c.definition)
 		}
 	}
-	if err := r.addColumns(ctx); err != nil {
+	if err := r.store.MigrateTables(ctx, "sinks", stmts); err != nil {
 		return err
+	}
+	if r.store.Dialect() == "sqlite" {
+		if err := r.addColumns(ctx); err != nil {
+			return err
+		}
 	}
 	return r.forgetDeletedCredentials(ctx)
 }
