@@ -125,8 +125,8 @@ func (w *batchWriter) dropAbandoned(batch []*appendRequest) []*appendRequest {
 	kept := batch[:0]
 	for _, req := range batch {
 		if err := req.ctx.Err(); err != nil {
-			req.done <- fmt.Errorf("append abandoned before it began: %w", err)
 			w.store.metrics.abandoned.Inc()
+			req.done <- fmt.Errorf("append abandoned before it began: %w", err)
 			continue
 		}
 		kept = append(kept, req)
@@ -142,15 +142,15 @@ func (w *batchWriter) commit(batch []*appendRequest) {
 	err := w.appendTx(batch)
 	if err == nil || len(batch) == 1 || errors.Is(err, ErrUnavailable) {
 		for _, req := range batch {
+			w.store.metrics.failed(err) // before the answer: whoever reads the metrics after it sees it
 			req.done <- err
-			w.store.metrics.failed(err)
 		}
 		return
 	}
 	for _, req := range w.dropAbandoned(batch) {
 		err := w.appendTx([]*appendRequest{req})
-		req.done <- err
 		w.store.metrics.failed(err)
+		req.done <- err
 	}
 }
 

@@ -97,6 +97,7 @@ func (s *Server) caughtUp(w http.ResponseWriter, r *http.Request) bool {
 	}
 	if err := s.cfg.Leads.WaitFor(r.Context(), pos, s.cfg.ReadWaitTimeout); err != nil {
 		if errors.Is(err, projections.ErrNotCaughtUp) {
+			w.Header().Set("Retry-After", "1")
 			writeError(w, http.StatusServiceUnavailable, fmt.Sprintf("The lead view has not reached position %d within %s; retry", pos, s.cfg.ReadWaitTimeout))
 		} else {
 			s.internalError(w, "wait for lead view", err)

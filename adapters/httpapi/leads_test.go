@@ -124,6 +124,13 @@ func TestLeadViewThroughTheAPI(t *testing.T) {
 					t.Errorf("GET %s: %d %v, want %d with a message", path, status, body, want)
 				}
 			}
+			req, _ := http.NewRequest(http.MethodGet, l.url+fmt.Sprintf("/v1/leads?min_position=%d", int64(last)+1000), nil)
+			req.Header.Set("Authorization", "Bearer "+auditorToken)
+			if resp, err := http.DefaultClient.Do(req); err != nil || resp.StatusCode != http.StatusServiceUnavailable || resp.Header.Get("Retry-After") != "1" {
+				t.Errorf("a read the lead view has not caught up with: %v %v, want 503 with Retry-After: 1", resp, err)
+			} else {
+				resp.Body.Close()
+			}
 		})
 	}
 }
