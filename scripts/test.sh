@@ -46,6 +46,14 @@ echo "== npm ci scripts/swverify (the Standard Webhooks reference library, to ch
 command -v npm >/dev/null || { echo "FAILED: npm is missing (Debian: apt-get install nodejs npm)"; exit 1; }
 npm ci --prefix scripts/swverify --no-audit --no-fund --loglevel=error
 
+echo "== fuzz: every target for ${FUZZTIME:=5s} (a longer run: FUZZTIME=5m scripts/test.sh)"
+for target in adapters/vendors:FuzzConversica adapters/vendors:FuzzWhatConverts adapters/vendors:FuzzLeadFlo \
+  adapters/vendors:FuzzSensei adapters/standardwebhooks:FuzzVerify adapters/config:FuzzLoad; do
+  pkg=${target%%:*} name=${target##*:}
+  out=$(go test "./$pkg" -run '^$' -fuzz "^$name\$" -fuzztime "$FUZZTIME" 2>&1) || { echo "$out"; echo "FAILED: fuzz $name"; exit 1; }
+  echo "$name: $(grep -o 'execs: [0-9]*' <<<"$out" | tail -1)"
+done
+
 echo "== go test -race"
 log=$(mktemp)
 trap 'rm -f "$log"' EXIT
