@@ -37,6 +37,8 @@ type Config struct {
 	// MasterKeyFile is where the master key is kept when no master_key_env is set
 	// (LEDGER_MASTER_KEY_FILE); "" puts it beside the SQLite database.
 	MasterKeyFile string
+	// TLS, when both files are given, serves the API on listen over HTTPS (TLS 1.2 and later).
+	TLS TLS
 	// DebugListen serves net/http/pprof at /debug/pprof/ (LEDGER_DEBUG_LISTEN); off when empty.
 	// Profiles show the process's internals, so only a loopback address is accepted.
 	DebugListen string
@@ -162,6 +164,8 @@ func (f file) applyScalars(cfg *Config, getenv func(string) string) error {
 	str(&cfg.LogLevel, f.LogLevel, "LEDGER_LOG_LEVEL")
 	str(&cfg.MasterKeyFile, f.MasterKeyFile, "LEDGER_MASTER_KEY_FILE")
 	str(&cfg.DebugListen, f.DebugListen, "LEDGER_DEBUG_LISTEN")
+	str(&cfg.TLS.CertFile, f.TLS.CertFile, "LEDGER_TLS_CERT_FILE")
+	str(&cfg.TLS.KeyFile, f.TLS.KeyFile, "LEDGER_TLS_KEY_FILE")
 	if f.MaxBodyBytes != 0 {
 		cfg.MaxBodyBytes = f.MaxBodyBytes
 	}
@@ -208,3 +212,13 @@ func (c Config) Source(id string) (Source, bool) {
 	}
 	return Source{}, false
 }
+
+// TLS names a PEM certificate (with its chain) and its private key. The files are read at start
+// and again on SIGHUP, so a renewed certificate is served without a restart.
+type TLS struct {
+	CertFile string `yaml:"cert_file"` // LEDGER_TLS_CERT_FILE
+	KeyFile  string `yaml:"key_file"`  // LEDGER_TLS_KEY_FILE
+}
+
+// Enabled reports whether HTTPS is configured.
+func (t TLS) Enabled() bool { return t.CertFile != "" }

@@ -129,6 +129,7 @@ func TestInvalidConfigs(t *testing.T) {
 			`tokens "a" and "o" share a secret`},
 		{"bad database", "database: mysql://x", "database"},
 		{"bad body limit", "max_body_bytes: -1", "max_body_bytes"},
+		{"tls without its key", "tls: {cert_file: cert.pem}", "give both cert_file and key_file"},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			_, err := config.Load(writeFile(t, c.yaml), env(nil))

@@ -23,6 +23,7 @@ type file struct {
 	MasterKeyFile  string       `yaml:"master_key_file"`
 	DebugListen    string       `yaml:"debug_listen"`
 	SigningKeyEnv  string       `yaml:"signing_key_env"`
+	TLS            TLS          `yaml:"tls"`
 	// CheckpointInterval is a Go duration: 30s, 1m.
 	CheckpointInterval string `yaml:"checkpoint_interval"`
 }

@@ -44,6 +44,9 @@ func (c Config) Validate() error {
 	if err := validateDebugListen(c.DebugListen, c.Listen); err != nil {
 		add("debug_listen: %w", err)
 	}
+	if (c.TLS.CertFile == "") != (c.TLS.KeyFile == "") {
+		add("tls: give both cert_file and key_file, or neither")
+	}
 	if c.MaxBodyBytes <= 0 {
 		add("max_body_bytes must be positive, got %d", c.MaxBodyBytes)
 	}

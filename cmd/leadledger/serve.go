@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -125,6 +126,17 @@ func serve(ctx context.Context, args []string, getenv func(string) string) error
 	listeners, err := listenAll(addrs)
 	if err != nil {
 		return err
+	}
+	if cfg.TLS.Enabled() { // the API and the UI; the metrics and debug listeners stay local, plain HTTP
+		cert, err := loadCertificate(cfg.TLS)
+		if err != nil {
+			for _, ln := range listeners {
+				_ = ln.Close()
+			}
+			return err
+		}
+		go cert.reloadOnHangup(ctx, log)
+		listeners[0] = tls.NewListener(listeners[0], cert.config())
 	}
 	errc := make(chan error, len(listeners))
 	servers := make([]*http.Server, len(listeners))
