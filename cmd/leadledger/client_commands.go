@@ -261,6 +261,9 @@ func sinksCreate(ctx context.Context, args []string, getenv func(string) string,
 		if err != nil {
 			return err
 		}
+		if !json.Valid(raw) {
+			return fmt.Errorf("--json %s: not a JSON document", *body)
+		}
 		request = json.RawMessage(raw)
 	} else {
 		if *name == "" || *target == "" {

@@ -142,6 +142,13 @@ func TestCLIAgainstARunningLedger(t *testing.T) {
 		if out, err := cli(t, "", "events", "tail"); err == nil || !strings.Contains(out, "LEDGER_TOKEN is not set") {
 			t.Errorf("no token: %v\n%s", err, out)
 		}
+		bad := filepath.Join(t.TempDir(), "sink.json")
+		if err := os.WriteFile(bad, []byte(`{"name":`), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		if out, err := cli(t, testOperator, "sinks", "create", "--json", bad); err == nil || !strings.Contains(out, "not a JSON document") {
+			t.Errorf("sinks create --json with a broken file: %v\n%s", err, out)
+		}
 		if out, err := cli(t, testOperator, "sinks", "frobnicate"); err == nil || !strings.Contains(out, "want one of create, list, pause, replay, resume") {
 			t.Errorf("an unknown action: %v\n%s", err, out)
 		}
