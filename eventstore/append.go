@@ -71,8 +71,8 @@ func checkColumns(e domain.Event) error {
 // fails can be retried from the versions its callers asked for.
 func (s *Store) appendTx(ctx context.Context, batch []*appendRequest) error {
 	var events []*domain.Event
-	var leads []uuid.UUID
-	seen := map[uuid.UUID]bool{}
+	var leads, keyed []uuid.UUID // keyed: the leads with data to seal
+	seen, seenKeyed := map[uuid.UUID]bool{}, map[uuid.UUID]bool{}
 	for _, req := range batch {
 		for i := range req.events {
 			e := req.events[i]
@@ -81,9 +81,13 @@ func (s *Store) appendTx(ctx context.Context, batch []*appendRequest) error {
 				seen[e.LeadID] = true
 				leads = append(leads, e.LeadID)
 			}
+			if sealed(e.Type) && !e.Erased && !seenKeyed[e.LeadID] {
+				seenKeyed[e.LeadID] = true
+				keyed = append(keyed, e.LeadID)
+			}
 		}
 	}
-	start, err := s.beginAppend(ctx, leads, len(events))
+	start, err := s.beginAppend(ctx, leads, keyed, len(events))
 	if err != nil {
 		return err
 	}

@@ -21,7 +21,7 @@ func (s *Store) Import(ctx context.Context, events []domain.Event) error {
 	for _, e := range events {
 		leads = append(leads, e.LeadID)
 	}
-	start, err := s.beginAppend(ctx, leads, 1)
+	start, err := s.beginAppend(ctx, leads, nil, 1)
 	if err != nil {
 		return err
 	}

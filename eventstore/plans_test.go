@@ -93,6 +93,11 @@ func TestReadQueriesWalkIndexes(t *testing.T) {
 		t.Fatal(err)
 	}
 
+	sixteenLeads := []uuid.UUID{lead}
+	for len(sixteenLeads) < 16 {
+		sixteenLeads = append(sixteenLeads, uuid.New())
+	}
+
 	// Each read as it runs on this log, with the most pages it may touch whatever the log's size.
 	// A read of personal data also looks up each row's lead key by primary key: up to
 	// keyProbe pages a row on top (a three-level index and the row).
@@ -112,6 +117,8 @@ func TestReadQueriesWalkIndexes(t *testing.T) {
 		{"ErasurePosition (an export's erased event)", s.erasurePositionQuery(lead, 0), 50},
 		{"Head", headQuery, 10},
 		{"the chain's last hash (every append)", wsql.Query{Query: lastHashQuery}, 10},
+		{"an append's stream versions (16 leads)", wsql.Query{Query: appendVersionsQuery(sixteenLeads)}, 16 * keyProbe},
+		{"an append's lead keys (16 leads)", wsql.Query{Query: appendKeysQuery(sixteenLeads)}, 16 * keyProbe},
 		{"PositionOf (an event's proof)", s.positionOfQuery(lead), 10},
 		{"HashUpTo (an export's start)", s.hashUpToQuery(mid), 10},
 		{"ReadHashes page (1,000 events, the tree)", s.pageQuery(`"offset", hash`, mid, 1000, Filter{UpTo: mid + 1000}), 200},

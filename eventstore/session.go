@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"database/sql/driver"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"slices"
@@ -40,10 +41,12 @@ const lastHashQuery = `SELECT hash FROM ` + eventsTable + ` ORDER BY "offset" DE
 
 // beginAppend opens an append transaction for n events, takes the append lock and reads the
 // current stream version of each lead. The versions are read after the lock is granted, so
-// they cannot change before commit.
-func (s *Store) beginAppend(ctx context.Context, leads []uuid.UUID, n int) (appendStart, error) {
+// they cannot change before commit. keyed are the leads whose data will be sealed: on
+// PostgreSQL, those without a key get one in the same round trip (SQLite, in process, lets
+// batchKeys insert them).
+func (s *Store) beginAppend(ctx context.Context, leads, keyed []uuid.UUID, n int) (appendStart, error) {
 	if s.dialect.name == "postgres" {
-		return s.beginPostgresAppend(ctx, leads, n)
+		return s.beginPostgresAppend(ctx, leads, keyed, n)
 	}
 	tx, err := s.db.BeginTx(ctx, nil) // BEGIN IMMEDIATE: SQLite's write lock is the append lock
 	if err != nil {
@@ -89,33 +92,28 @@ func (s *Store) beginAppend(ctx context.Context, leads []uuid.UUID, n int) (appe
 	return start, nil
 }
 
-// beginPostgresAppend does BEGIN, the advisory lock, the version read and the reservation of
-// the batch's positions in one round trip: appends are serialised, so every round trip inside
-// the lock is paid by every waiting webhook. A multi-statement simple query gives each
-// statement its own snapshot, so the version read sees everything committed before the lock
-// was granted. Its only inputs are UUIDs (formatted by uuid.UUID.String) and a count, so
-// inlining them is safe.
-func (s *Store) beginPostgresAppend(ctx context.Context, leads []uuid.UUID, n int) (appendStart, error) {
+// beginPostgresAppend does BEGIN, the advisory lock, the version read, the reservation of the
+// batch's positions and the creation and read of its leads' keys in one round trip: appends
+// are serialised, so every round trip inside the lock is paid by every waiting webhook. A
+// multi-statement simple query gives each statement its own snapshot, so the version read sees
+// everything committed before the lock was granted. Its only inputs are UUIDs (formatted by
+// uuid.UUID.String), keys in hex and a count, so inlining them is safe.
+func (s *Store) beginPostgresAppend(ctx context.Context, leads, keyed []uuid.UUID, n int) (appendStart, error) {
 	conn, err := s.db.Conn(ctx)
 	if err != nil {
 		return appendStart{}, fmt.Errorf("append connection: %w", err)
 	}
-	quoted := make([]string, len(leads))
-	for i, id := range leads {
-		quoted[i] = "('" + id.String() + "'::uuid)"
+	newKeys, err := newKeysInsert(keyed)
+	if err != nil {
+		discard(conn)
+		return appendStart{}, err
 	}
 	start := appendStart{session: connSession{conn: conn, ctx: ctx}, versions: map[uuid.UUID]int64{}, prevHash: GenesisHash,
 		keys: map[uuid.UUID][]byte{}}
-	// One backward index probe per lead: a single IN (...) GROUP BY let PostgreSQL without
-	// table statistics (autovacuum off) scan the whole table, inside the append lock, and
-	// ingest fell from 6,000/s to 400/s past 300k events.
 	err = queryResultSets(ctx, conn, "BEGIN; "+postgresDialect.lockAppends+"; "+
-		`SELECT s.id::text, v.stream_version FROM (VALUES `+strings.Join(quoted, ",")+`) AS s(id) `+
-		`CROSS JOIN LATERAL (SELECT stream_version FROM `+eventsTable+
-		` WHERE stream_id = s.id ORDER BY stream_version DESC LIMIT 1) v; `+
+		appendVersionsQuery(leads)+`; `+
 		`SELECT nextval(pg_get_serial_sequence('`+eventsTable+`', 'offset')) FROM generate_series(1, `+strconv.Itoa(n)+`); `+
-		lastHashQuery+`; `+
-		`SELECT k.lead_id::text, k.lead_key FROM `+leadKeysTable+` k JOIN (VALUES `+strings.Join(quoted, ",")+`) AS s(id) ON k.lead_id = s.id`,
+		lastHashQuery+`; `+newKeys+appendKeysQuery(leads),
 		func(*sql.Rows) error { return nil }, // the lock's single empty row
 		func(rows *sql.Rows) error {
 			var id uuid.UUID
@@ -141,6 +139,50 @@ func (s *Store) beginPostgresAppend(ctx context.Context, leads []uuid.UUID, n in
 	}
 	slices.Sort(start.positions) // nextval grows; sorting just makes the order explicit
 	return start, nil
+}
+
+// appendVersionsQuery reads the current version of some leads' streams: one backward index
+// probe per lead. A single IN (...) GROUP BY let PostgreSQL without table statistics
+// (autovacuum off) scan the whole table, inside the append lock, and ingest fell from 6,000/s
+// to 400/s past 300k events.
+func appendVersionsQuery(leads []uuid.UUID) string {
+	return `SELECT s.id::text, v.stream_version FROM (VALUES ` + uuidRows(leads) + `) AS s(id) ` +
+		`CROSS JOIN LATERAL (SELECT stream_version FROM ` + eventsTable +
+		` WHERE stream_id = s.id ORDER BY stream_version DESC LIMIT 1) v`
+}
+
+// appendKeysQuery reads some leads' keys: one primary-key probe per lead (a join let
+// PostgreSQL without table statistics scan the whole keys table, inside the append lock).
+func appendKeysQuery(leads []uuid.UUID) string {
+	return `SELECT s.id::text, k.lead_key FROM (VALUES ` + uuidRows(leads) + `) AS s(id) ` +
+		`CROSS JOIN LATERAL (SELECT lead_key FROM ` + leadKeysTable + ` WHERE lead_id = s.id) k`
+}
+
+// uuidRows is a VALUES list of UUIDs, one a row.
+func uuidRows(ids []uuid.UUID) string {
+	rows := make([]string, len(ids))
+	for i, id := range ids {
+		rows[i] = "('" + id.String() + "'::uuid)"
+	}
+	return strings.Join(rows, ",")
+}
+
+// newKeysInsert is a statement giving each lead that has none a new key ("" for no leads).
+// The leads that have one keep it (ON CONFLICT DO NOTHING); the key read after it sees both.
+func newKeysInsert(leads []uuid.UUID) (string, error) {
+	if len(leads) == 0 {
+		return "", nil
+	}
+	values := make([]string, len(leads))
+	for i, id := range leads {
+		_, stored, err := newLeadKey()
+		if err != nil {
+			return "", err
+		}
+		values[i] = "('" + id.String() + "'::uuid, decode('" + hex.EncodeToString(stored) + "', 'hex'))"
+	}
+	return `INSERT INTO ` + leadKeysTable + ` (lead_id, lead_key) VALUES ` + strings.Join(values, ",") +
+		` ON CONFLICT (lead_id) DO NOTHING; `, nil
 }
 
 // queryResultSets runs a multi-statement query and reads its result sets, one row function

@@ -167,7 +167,7 @@ func (s *Store) Close() error {
 func splitURL(url string) (driver, dsn string, err error) {
 	switch {
 	case strings.HasPrefix(url, "postgres://"), strings.HasPrefix(url, "postgresql://"):
-		return "postgres", url, nil
+		return "postgres", postgresDSN(url), nil
 	case strings.HasPrefix(url, "sqlite:"):
 		path := strings.TrimPrefix(url, "sqlite:")
 		if path == "" || strings.Contains(path, ":memory:") {
@@ -176,6 +176,20 @@ func splitURL(url string) (driver, dsn string, err error) {
 		return "sqlite", sqliteDSN(path), nil
 	}
 	return "", "", fmt.Errorf("database URL must start with sqlite: or postgres://")
+}
+
+// postgresDSN asks lib/pq for binary parameters: a statement with arguments then goes out in
+// one round trip (parse, bind and execute together) instead of two, and a []byte argument
+// (an event's sealed body) as its bytes rather than in hex.
+func postgresDSN(url string) string {
+	if strings.Contains(url, "binary_parameters=") {
+		return url
+	}
+	sep := "?"
+	if strings.Contains(url, "?") {
+		sep = "&"
+	}
+	return url + sep + "binary_parameters=yes"
 }
 
 // sqliteDSN adds the pragmas the log relies on. _txlock=immediate takes the write lock at BEGIN,
