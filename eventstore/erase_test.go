@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"reflect"
 	"strings"
 	"testing"
 	"time"
@@ -139,6 +140,20 @@ func TestEraseShredsALeadsData(t *testing.T) {
 			}
 			if !envelopes[0].Erased || string(envelopes[0].Data) != "{}" || envelopes[1].Erased || !strings.Contains(string(envelopes[1].Data), "Lead 2") {
 				t.Errorf("envelopes: %v %s, %v %s", envelopes[0].Erased, envelopes[0].Data, envelopes[1].Erased, envelopes[1].Data)
+			}
+			// What a projection folds: ReadAll without the raw bodies, versions and hashes.
+			folded, err := s.ReadWithoutRaw(ctx, 0, 100, eventstore.Filter{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(folded) != len(all) {
+				t.Fatalf("ReadWithoutRaw read %d events, ReadAll %d", len(folded), len(all))
+			}
+			for i, e := range all {
+				e.Raw, e.Version, e.Hash, e.RawSHA256 = nil, 0, "", ""
+				if !reflect.DeepEqual(folded[i], e) {
+					t.Errorf("ReadWithoutRaw, event %d:\n got %+v\nwant %+v", e.Position, folded[i], e)
+				}
 			}
 			reader, err := s.NewChainReader(ctx, 10)
 			if err != nil {

@@ -105,7 +105,7 @@ func (v *LeadView) foldChunk(ctx context.Context, tx *sql.Tx, after int64, n int
 	read := func(after int64, limit int) <-chan page {
 		c := make(chan page, 1) // the reader never waits, even when the fold stops early
 		go func() {
-			events, err := v.store.ReadAll(ctx, after, limit, eventstore.Filter{})
+			events, err := v.store.ReadWithoutRaw(ctx, after, limit, eventstore.Filter{})
 			c <- page{events, err}
 		}()
 		return c

@@ -47,7 +47,7 @@ func (v *LeadView) Rebuild(ctx context.Context) (RebuildStats, error) {
 	stats := RebuildStats{Position: head}
 	outcomes := v.newBulkInsert(outcomeRows, "")
 	for after := int64(0); after < head; {
-		page, err := v.store.ReadAll(ctx, after, rebuildPage, eventstore.Filter{})
+		page, err := v.store.ReadWithoutRaw(ctx, after, rebuildPage, eventstore.Filter{})
 		if err != nil {
 			return RebuildStats{}, err
 		}
