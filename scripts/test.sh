@@ -20,17 +20,7 @@ go tool staticcheck ./...
 echo "== domain imports only the standard library and google/uuid"
 scripts/check-domain-deps.sh
 
-# need COMMAND PACKAGE: installs Debian's PACKAGE when COMMAND is missing (as root), or fails
-# naming it.
-need() {
-  command -v "$1" >/dev/null || [ -x "/usr/sbin/$1" ] && return
-  if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
-    apt-get install -y -qq "$2" >/dev/null || { apt-get update -qq && apt-get install -y -qq "$2" >/dev/null; } ||
-      { echo "FAILED: could not install Debian's $2"; exit 1; }
-  else
-    echo "FAILED: $1 is missing (Debian: apt-get install $2)"; exit 1
-  fi
-}
+source scripts/bench-lib.sh # need COMMAND PACKAGE: installs a Debian package when missing
 
 echo "== docker-compose config (there is no Docker engine to run it: the file is validated)"
 need docker-compose docker-compose
