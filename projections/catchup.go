@@ -12,12 +12,13 @@ import (
 // catchUpAt says, per database, how far behind the log the view may be and still follow it
 // batch by batch (PostgreSQL's subscriber reads 1,000 events a batch, SQLite's 20), and how many
 // events one catch-up transaction folds: on SQLite it holds the only writer, and appends wait
-// for it, so it stays short.
+// for it, so it stays short. On PostgreSQL, chunks of 5,000 caught up 15-20 % faster than
+// 20,000 under serve's 100 MiB soft memory limit (less for the collector to mark).
 var catchUpAt = map[string]struct {
 	behind int64
 	chunk  int
 }{
-	"postgres": {behind: 5_000, chunk: 20_000},
+	"postgres": {behind: 5_000, chunk: 5_000},
 	"sqlite":   {behind: 1_000, chunk: 2_000},
 }
 
