@@ -2,6 +2,7 @@ package eventstore
 
 import (
 	"context"
+	"crypto/rand"
 	"database/sql"
 	"database/sql/driver"
 	"encoding/hex"
@@ -173,13 +174,14 @@ func newKeysInsert(leads []uuid.UUID) (string, error) {
 	if len(leads) == 0 {
 		return "", nil
 	}
+	stored := make([]byte, len(leads)*(keyIDSize+keySize)) // each a key id then the key (see lead_keys.go)
+	if _, err := rand.Read(stored); err != nil {
+		return "", fmt.Errorf("make lead keys: %w", err)
+	}
 	values := make([]string, len(leads))
 	for i, id := range leads {
-		_, stored, err := newLeadKey()
-		if err != nil {
-			return "", err
-		}
-		values[i] = "('" + id.String() + "'::uuid, decode('" + hex.EncodeToString(stored) + "', 'hex'))"
+		key := stored[i*(keyIDSize+keySize) : (i+1)*(keyIDSize+keySize)]
+		values[i] = "('" + id.String() + "'::uuid, decode('" + hex.EncodeToString(key) + "', 'hex'))"
 	}
 	return `INSERT INTO ` + leadKeysTable + ` (lead_id, lead_key) VALUES ` + strings.Join(values, ",") +
 		` ON CONFLICT (lead_id) DO NOTHING; `, nil
