@@ -21,7 +21,7 @@ type RebuildStats struct {
 // rebuildSizes bound a rebuild's memory, whatever the log's size: it folds chunk events before
 // it writes what they changed, and keeps at most keptLeads leads folded (past that, it reads
 // them back from what it wrote).
-var rebuildSizes = struct{ chunk, keptLeads int }{chunk: 5_000, keptLeads: maxCachedLeads}
+var rebuildSizes = struct{ chunk, keptLeads int }{chunk: 5_000, keptLeads: 5_000}
 
 // Rebuild throws the view away and folds the whole log again, in one transaction: readers see
 // the old view until the new one is complete, and the group's checkpoint moves with it. It
