@@ -49,8 +49,14 @@ func (v *LeadView) Rebuild(ctx context.Context) (RebuildStats, error) {
 	// (it sees the checkpoint move and reads its leads again).
 	fold := &LeadView{store: v.store, db: v.db, dialect: v.dialect, log: v.log, retries: map[string]int{},
 		cache: leadCache{tx: tx, leads: map[uuid.UUID]domain.Lead{}}}
+	// It folds up to the head it finds (and the rest of that chunk): a log that keeps growing
+	// under a busy ingest is never chased for ever; the live consumer takes it from there.
+	head, err := v.store.Head(ctx)
+	if err != nil {
+		return RebuildStats{}, err
+	}
 	var stats RebuildStats
-	for {
+	for stats.Position < head {
 		end, outcomes, touched, err := fold.foldChunk(ctx, tx, stats.Position, rebuildSizes.chunk)
 		if err == nil {
 			err = fold.writeBatch(ctx, tx, outcomes, touched)

@@ -30,6 +30,7 @@ backlog=${BACKLOG:-200000}
 source scripts/bench-lib.sh
 need wrk wrk
 need bc bc
+need /usr/bin/time time # the rebuild's peak RSS (the shell's own time keyword cannot tell it)
 bench_setup all
 need pgbench postgresql
 go build -o "$work/httpceiling" ./scripts/httpceiling
