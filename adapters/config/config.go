@@ -46,6 +46,12 @@ type Config struct {
 	// the environment variable signing_key_env names (LEDGER_SIGNING_KEY_ENV). "": the server
 	// makes one and keeps it in the database, sealed under the master key.
 	SigningKey string
+	// RateLimits bound each source's webhooks and each token's API calls (429 past them).
+	RateLimits RateLimits
+	// AllowPrivateSinkURLs lets sinks and CRM base URLs reach loopback, private, link-local and
+	// metadata addresses (LEDGER_ALLOW_PRIVATE_SINK_URLS). Off by default: a sink's URL is
+	// chosen through the API, and must not become a way into the ledger's own network.
+	AllowPrivateSinkURLs bool
 	// CheckpointInterval is how often, at most, a checkpoint is signed while the log grows
 	// (LEDGER_CHECKPOINT_INTERVAL); default 30s, at most 1m.
 	CheckpointInterval time.Duration
@@ -169,15 +175,22 @@ func (f file) applyScalars(cfg *Config, getenv func(string) string) error {
 	if f.MaxBodyBytes != 0 {
 		cfg.MaxBodyBytes = f.MaxBodyBytes
 	}
-	if f.RunProjections != nil {
-		cfg.RunProjections = *f.RunProjections
-	}
-	if v := getenv("LEDGER_RUN_PROJECTIONS"); v != "" {
-		b, err := strconv.ParseBool(v)
-		if err != nil {
-			return fmt.Errorf("LEDGER_RUN_PROJECTIONS: %q is not true or false", v)
+	cfg.RateLimits = f.RateLimits
+	for _, b := range []struct {
+		dst      *bool
+		fromFile *bool
+		env      string
+	}{{&cfg.RunProjections, f.RunProjections, "LEDGER_RUN_PROJECTIONS"}, {&cfg.AllowPrivateSinkURLs, f.AllowPrivateSinkURLs, "LEDGER_ALLOW_PRIVATE_SINK_URLS"}} {
+		if b.fromFile != nil {
+			*b.dst = *b.fromFile
 		}
-		cfg.RunProjections = b
+		if v := getenv(b.env); v != "" {
+			parsed, err := strconv.ParseBool(v)
+			if err != nil {
+				return fmt.Errorf("%s: %q is not true or false", b.env, v)
+			}
+			*b.dst = parsed
+		}
 	}
 	for _, d := range []struct {
 		dst            *time.Duration

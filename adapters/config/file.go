@@ -24,6 +24,9 @@ type file struct {
 	DebugListen    string       `yaml:"debug_listen"`
 	SigningKeyEnv  string       `yaml:"signing_key_env"`
 	TLS            TLS          `yaml:"tls"`
+	RateLimits     RateLimits   `yaml:"rate_limits"`
+	// AllowPrivateSinkURLs is a pointer so that LEDGER_ALLOW_PRIVATE_SINK_URLS can tell unset from false.
+	AllowPrivateSinkURLs *bool `yaml:"allow_private_sink_urls"`
 	// CheckpointInterval is a Go duration: 30s, 1m.
 	CheckpointInterval string `yaml:"checkpoint_interval"`
 }

@@ -89,6 +89,9 @@ func (c Config) Validate() error {
 			add("source %q: %w", s.ID, err)
 		}
 	}
+	if err := c.RateLimits.validate(ids, names); err != nil {
+		errs = append(errs, err)
+	}
 	return errors.Join(errs...)
 }
 
@@ -135,6 +138,7 @@ func (c Config) LogValue() slog.Value {
 		slog.Any("tokens", tokens),
 		slog.String("metrics", c.Metrics.describe()),
 		slog.String("debug_listen", c.DebugListen),
+		slog.Bool("allow_private_sink_urls", c.AllowPrivateSinkURLs),
 	)
 }
 
