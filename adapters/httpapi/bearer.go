@@ -29,6 +29,9 @@ func (s *Server) requireRole(role config.Role) func(http.Handler) http.Handler {
 				writeError(w, http.StatusForbidden, "This call needs an operator token")
 				return
 			}
+			if !s.limits.allow(w, "token", t.Name) {
+				return
+			}
 			next.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), tokenNameKey{}, t.Name)))
 		})
 	}

@@ -46,16 +46,27 @@ func (s *Server) ingestStatus(w http.ResponseWriter, r *http.Request, sourceID s
 		return fail(w, http.StatusNotFound, "Unknown source")
 	}
 	receivedAt := s.cfg.Now()
-	// Credentials that do not depend on the body are checked before a stranger's body is read.
-	if !needsBody(src.Auth) && !authenticate(src.Auth, r, nil, receivedAt) {
-		return fail(w, http.StatusUnauthorized, "Invalid credentials")
+	// Credentials that do not depend on the body are checked before a stranger's body is read;
+	// the rate limit only after them, so that a stranger cannot use up a vendor's limit.
+	if !needsBody(src.Auth) {
+		if !authenticate(src.Auth, r, nil, receivedAt) {
+			return fail(w, http.StatusUnauthorized, "Invalid credentials")
+		}
+		if !s.limits.allow(w, "source", src.ID) {
+			return http.StatusTooManyRequests
+		}
 	}
 	body, status, msg := s.readBody(r)
 	if status != 0 {
 		return fail(w, status, msg)
 	}
-	if needsBody(src.Auth) && !authenticate(src.Auth, r, body, receivedAt) {
-		return fail(w, http.StatusUnauthorized, "Invalid credentials")
+	if needsBody(src.Auth) {
+		if !authenticate(src.Auth, r, body, receivedAt) {
+			return fail(w, http.StatusUnauthorized, "Invalid credentials")
+		}
+		if !s.limits.allow(w, "source", src.ID) {
+			return http.StatusTooManyRequests
+		}
 	}
 
 	parsed, err := parse(src.Vendor, body)

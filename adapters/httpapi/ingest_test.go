@@ -193,6 +193,13 @@ func (l *ledger) post(t *testing.T, path string, body []byte, mutate func(*http.
 
 func do(t *testing.T, req *http.Request) (int, map[string]any) {
 	t.Helper()
+	status, reply, _ := doWithHeaders(t, req)
+	return status, reply
+}
+
+// doWithHeaders is do, with the reply's headers too.
+func doWithHeaders(t *testing.T, req *http.Request) (int, map[string]any, http.Header) {
+	t.Helper()
 	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
 		t.Fatalf("%s %s: %v", req.Method, req.URL.Path, err)
@@ -206,7 +213,7 @@ func do(t *testing.T, req *http.Request) (int, map[string]any) {
 	if err := json.Unmarshal(data, &out); err != nil {
 		t.Fatalf("reply is not JSON: %s", data)
 	}
-	return resp.StatusCode, out
+	return resp.StatusCode, out, resp.Header
 }
 
 func basic(user, pass string) func(*http.Request) {

@@ -54,6 +54,8 @@ type Config struct {
 	Logger *slog.Logger
 	// Registry receives the HTTP metrics and is served on /metrics. Defaults to a new registry.
 	Registry *prometheus.Registry
+	// RateLimits bound each source's webhooks and each token's API calls; past them, 429.
+	RateLimits config.RateLimits
 	// Metrics says where /metrics is served and who may read it. The zero value serves it on
 	// the main handler to loopback clients only.
 	Metrics MetricsAccess
@@ -102,6 +104,7 @@ type Server struct {
 	log     EventLog
 	sources map[string]config.Source
 	metrics *metrics
+	limits  *rateLimits
 	outage  *outage
 	handler http.Handler
 	// streamsClosing is closed by CloseStreams: every event stream then ends.
@@ -128,6 +131,9 @@ func New(cfg Config, log EventLog) (*Server, error) {
 		return nil, err
 	}
 	s.metrics = m
+	if s.limits, err = newRateLimits(cfg.Registry, cfg.RateLimits, cfg.Sources, cfg.Tokens); err != nil {
+		return nil, err
+	}
 	s.handler = s.routes()
 	return s, nil
 }

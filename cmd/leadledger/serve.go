@@ -102,7 +102,8 @@ func serve(ctx context.Context, args []string, getenv func(string) string) error
 		}, func() float64 { return float64(view.CatchUpChunks()) }))
 	api, err := httpapi.New(httpapi.Config{
 		Sources: cfg.Sources, Tokens: cfg.Tokens, Leads: view, Sinks: registry, Audit: auditing, MaxBodyBytes: cfg.MaxBodyBytes, Logger: log, Registry: reg,
-		Metrics: httpapi.MetricsAccess{Separate: cfg.Metrics.Listen != "", Tokens: cfg.Metrics.Tokens},
+		Metrics:    httpapi.MetricsAccess{Separate: cfg.Metrics.Listen != "", Tokens: cfg.Metrics.Tokens},
+		RateLimits: cfg.RateLimits,
 	}, store)
 	if err != nil {
 		return err
