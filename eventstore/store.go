@@ -78,6 +78,7 @@ type Store struct {
 	metrics *appendMetrics
 	// lastAppend is when this process last wrote to the log (Unix nanoseconds).
 	lastAppend atomic.Int64
+	instance   string // see Instance
 }
 
 // Open connects to the database named by cfg.URL. It does not create the schema: call Migrate.
@@ -91,7 +92,7 @@ func Open(ctx context.Context, cfg Config) (*Store, error) {
 	if err != nil {
 		return nil, fmt.Errorf("open %s database: %w", driver, err)
 	}
-	s := &Store{db: db, reads: db, log: cfg.Logger, metrics: newAppendMetrics()}
+	s := &Store{db: db, reads: db, log: cfg.Logger, metrics: newAppendMetrics(), instance: newInstance()}
 	switch driver {
 	case "postgres":
 		s.dialect, s.schema, s.offsets = postgresDialect, newPostgresSchema(), postgresOffsets()

@@ -53,20 +53,6 @@ func (v *LeadView) Failed() int64 { return v.failed.Load() }
 // CatchUpChunks counts the chunks this process folded while far behind the log (see catchUp).
 func (v *LeadView) CatchUpChunks() int64 { return v.chunks.Load() }
 
-// Run folds the log into the view until ctx is done: in large chunks while it is far behind
-// (see catchUp), then batch by batch as watermill's subscriber of the group delivers it.
-func (v *LeadView) Run(ctx context.Context) error {
-	for ctx.Err() == nil {
-		if err := v.catchUp(ctx); err != nil {
-			return err
-		}
-		if err := v.follow(ctx); err != nil {
-			return err
-		}
-	}
-	return nil
-}
-
 // follow folds the log as the group's subscriber delivers it, until ctx is done or, at the
 // start of a batch, the view is found far behind.
 func (v *LeadView) follow(ctx context.Context) error {

@@ -37,6 +37,7 @@ var leadViewTables = []string{
 	`CREATE INDEX IF NOT EXISTS lead_view_events_lead ON lead_view_events (lead_id, position)`,
 	// /v1/status counts the failed events: without it, each call counted the whole table.
 	`CREATE INDEX IF NOT EXISTS lead_view_events_failed ON lead_view_events (position) WHERE error IS NOT NULL`,
+	leasesTable,
 }
 
 // postgresLeadViewTables follow leadViewTables on PostgreSQL. Every event rewrites its lead's

@@ -25,6 +25,7 @@ type LeadReader interface {
 	WaitFor(ctx context.Context, position int64, timeout time.Duration) error
 	FailedEvents(ctx context.Context) (int64, error)
 	Rebuild(ctx context.Context) (projections.RebuildStats, error)
+	Holder(ctx context.Context) (projections.Holder, bool, error)
 }
 
 // leadJSON is a lead as the read API shows it (CONTRACT.md, Lead).
@@ -201,31 +202,6 @@ func (s *Server) leadEvents(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	writeJSON(w, http.StatusOK, map[string]any{"events": out})
-}
-
-// status is GET /v1/status: the log's head and how far each projection has come.
-func (s *Server) status(w http.ResponseWriter, r *http.Request) {
-	head, err := s.log.Head(r.Context())
-	if err != nil {
-		s.internalError(w, "read log head", err)
-		return
-	}
-	pos, err := s.cfg.Leads.Position(r.Context())
-	if err != nil {
-		s.internalError(w, "read lead view position", err)
-		return
-	}
-	failed, err := s.cfg.Leads.FailedEvents(r.Context())
-	if err != nil {
-		s.internalError(w, "count failed events", err)
-		return
-	}
-	writeJSON(w, http.StatusOK, map[string]any{
-		"head": head,
-		"projections": []map[string]any{{
-			"name": projections.LeadViewGroup, "position": pos, "lag": max(head-pos, 0), "failed_events": failed,
-		}},
-	})
 }
 
 func (s *Server) internalError(w http.ResponseWriter, what string, err error) {

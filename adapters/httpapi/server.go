@@ -32,6 +32,7 @@ type EventLog interface {
 	CountRejections(ctx context.Context, source string) (int, error)
 	Erase(ctx context.Context, leadID uuid.UUID, by string) (erasure domain.Event, already bool, err error)
 	Ping(ctx context.Context) error
+	Instance() string
 }
 
 // Config configures a Server.

@@ -40,6 +40,7 @@ type SinkAdmin interface {
 	RotateSecret(ctx context.Context, id uuid.UUID, n sinks.NewSecret) (sinks.Rotated, error)
 	Ping(ctx context.Context, id uuid.UUID) (sinks.SendResult, error)
 	Redeliver(ctx context.Context, eventID, sinkID uuid.UUID) (sinks.Attempt, error)
+	Leases(ctx context.Context) ([]sinks.CursorLease, error)
 }
 
 // sinkJSON is a sink as the API shows it (CONTRACT.md, Sink): never its secret.

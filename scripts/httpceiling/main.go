@@ -83,6 +83,7 @@ func (l *memLog) Append(_ context.Context, events ...domain.Event) ([]domain.Eve
 
 func (l *memLog) Head(context.Context) (int64, error) { return l.head.Load(), nil }
 func (l *memLog) Ping(context.Context) error          { return nil }
+func (l *memLog) Instance() string                    { return "httpceiling" }
 func (l *memLog) ReadStream(context.Context, uuid.UUID) ([]domain.Event, error) {
 	return nil, nil
 }
@@ -119,6 +120,9 @@ func (noLeads) Outcomes(context.Context, uuid.UUID) (projections.Outcomes, error
 func (noLeads) Position(context.Context) (int64, error)             { return 0, nil }
 func (noLeads) WaitFor(context.Context, int64, time.Duration) error { return nil }
 func (noLeads) FailedEvents(context.Context) (int64, error)         { return 0, nil }
+func (noLeads) Holder(context.Context) (projections.Holder, bool, error) {
+	return projections.Holder{}, false, nil
+}
 func (noLeads) Rebuild(context.Context) (projections.RebuildStats, error) {
 	return projections.RebuildStats{}, errNotKept
 }
