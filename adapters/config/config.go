@@ -37,6 +37,10 @@ type Config struct {
 	// MasterKeyFile is where the master key is kept when no master_key_env is set
 	// (LEDGER_MASTER_KEY_FILE); "" puts it beside the SQLite database.
 	MasterKeyFile string
+	// MasterKeyPrevious are older master keys (master_key_previous_env,
+	// LEDGER_MASTER_KEY_PREVIOUS_ENV): the keyring opens what they sealed, and seals with the
+	// current key only, while leadledger rotate-key re-seals everything under it.
+	MasterKeyPrevious [][]byte
 	// TLS, when both files are given, serves the API on listen over HTTPS (TLS 1.2 and later).
 	TLS TLS
 	// DebugListen serves net/http/pprof at /debug/pprof/ (LEDGER_DEBUG_LISTEN); off when empty.
@@ -143,6 +147,8 @@ func Load(path string, getenv func(string) string) (Config, error) {
 	errs = append(errs, err)
 	cfg.Metrics = metrics
 	cfg.MasterKey, err = f.masterKey(getenv)
+	errs = append(errs, err)
+	cfg.MasterKeyPrevious, err = f.masterKeyPrevious(getenv)
 	errs = append(errs, err)
 	cfg.SigningKey, err = f.signingKey(getenv)
 	errs = append(errs, err)

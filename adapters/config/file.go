@@ -1,6 +1,7 @@
 package config
 
 import (
+	"errors"
 	"fmt"
 	"strings"
 
@@ -29,6 +30,8 @@ type file struct {
 	AllowPrivateSinkURLs *bool `yaml:"allow_private_sink_urls"`
 	// CheckpointInterval is a Go duration: 30s, 1m.
 	CheckpointInterval string `yaml:"checkpoint_interval"`
+	// MasterKeyPreviousEnv names the variables of older master keys, during a rotation.
+	MasterKeyPreviousEnv []string `yaml:"master_key_previous_env"`
 }
 
 // signingKey reads the checkpoint signing key from the variable signing_key_env names; "" when
@@ -66,6 +69,36 @@ func (f file) masterKey(getenv func(string) string) ([]byte, error) {
 		return nil, fmt.Errorf("master_key_env: %s: %w", name, err)
 	}
 	return key, nil
+}
+
+// masterKeyPrevious reads the older master keys, which open what they sealed until
+// leadledger rotate-key has re-sealed it, from the variables master_key_previous_env names
+// (LEDGER_MASTER_KEY_PREVIOUS_ENV: names separated by commas). Every problem is reported.
+func (f file) masterKeyPrevious(getenv func(string) string) ([][]byte, error) {
+	names := f.MasterKeyPreviousEnv
+	if v := getenv("LEDGER_MASTER_KEY_PREVIOUS_ENV"); v != "" {
+		names = strings.Split(v, ",")
+	}
+	var keys [][]byte
+	var errs []error
+	for _, name := range names {
+		name = strings.TrimSpace(name)
+		if name == "" {
+			continue
+		}
+		value := getenv(name)
+		if value == "" {
+			errs = append(errs, fmt.Errorf("master_key_previous_env: the environment variable %s is unset or empty", name))
+			continue
+		}
+		key, err := sealed.ParseKey(value)
+		if err != nil {
+			errs = append(errs, fmt.Errorf("master_key_previous_env: %s: %w", name, err))
+			continue
+		}
+		keys = append(keys, key)
+	}
+	return keys, errors.Join(errs...)
 }
 
 type fileToken struct {

@@ -87,10 +87,20 @@ func createKeyFile(path string) ([]byte, error) {
 	}
 	key := make([]byte, KeySize)
 	rand.Read(key) // never fails: crypto/rand crashes the program rather than return an error
+	if err := writeKeyFile(path, key, false); err != nil {
+		return nil, err
+	}
+	return key, nil
+}
 
+// writeKeyFile writes key at path, whose directory must exist. Unless replace is set, path
+// must not exist yet (the error then wraps fs.ErrExist); with it, a file there is replaced
+// atomically: a reader sees the old key or the new one, never a part.
+func writeKeyFile(path string, key []byte, replace bool) error {
+	dir := filepath.Dir(path)
 	tmp, err := os.CreateTemp(dir, "."+filepath.Base(path)+".*.tmp") // mode 0600
 	if err != nil {
-		return nil, fmt.Errorf("create key file: %w", err)
+		return fmt.Errorf("create key file: %w", err)
 	}
 	defer os.Remove(tmp.Name()) // on failure; on success it is gone already
 	_, err = tmp.WriteString(base64.StdEncoding.EncodeToString(key) + "\n")
@@ -103,20 +113,26 @@ func createKeyFile(path string) ([]byte, error) {
 		err = cerr
 	}
 	if err != nil {
-		return nil, fmt.Errorf("write key file: %w", err)
+		return fmt.Errorf("write key file: %w", err)
 	}
-	if err := os.Link(tmp.Name(), path); err != nil {
-		return nil, fmt.Errorf("create key file: %w", err)
-	}
-	// Dropped before the directory is synced, so that no second copy of the key outlives
-	// a crash under the temporary name.
-	if err := os.Remove(tmp.Name()); err != nil {
-		return nil, fmt.Errorf("create key file: remove temporary file: %w", err)
+	if replace {
+		if err := os.Rename(tmp.Name(), path); err != nil {
+			return fmt.Errorf("replace key file: %w", err)
+		}
+	} else {
+		if err := os.Link(tmp.Name(), path); err != nil {
+			return fmt.Errorf("create key file: %w", err)
+		}
+		// Dropped before the directory is synced, so that no second copy of the key
+		// outlives a crash under the temporary name.
+		if err := os.Remove(tmp.Name()); err != nil {
+			return fmt.Errorf("create key file: remove temporary file: %w", err)
+		}
 	}
 	if err := syncDir(dir); err != nil {
-		return nil, fmt.Errorf("create key file: sync directory: %w", err)
+		return fmt.Errorf("create key file: sync directory: %w", err)
 	}
-	return key, nil
+	return nil
 }
 
 // syncDir makes a new directory entry durable.

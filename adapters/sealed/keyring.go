@@ -155,3 +155,31 @@ func contextTag(context string) [contextTagLen]byte {
 	sum := sha256.Sum256([]byte(contextTagDomain + context))
 	return [contextTagLen]byte(sum[:contextTagLen])
 }
+
+// Reseal returns a sealed text sealed again under the current key, and whether it changed: a
+// text already under the current key is returned as it is (resealing is idempotent). It opens
+// the text with the key it names first, so a text no key here opens is refused, never lost.
+// A plaintext is refused with ErrNotSealed: sealing one is the caller's decision.
+func (k *Keyring) Reseal(text, context string) (string, bool, error) {
+	if !IsSealed(text) {
+		return "", false, ErrNotSealed
+	}
+	if !k.NeedsReseal(text) {
+		return text, false, nil
+	}
+	plaintext, err := k.Open(text, context)
+	if err != nil {
+		return "", false, err
+	}
+	resealed, err := k.Seal(plaintext, context)
+	if err != nil {
+		return "", false, err
+	}
+	return resealed, true, nil
+}
+
+// Holds reports whether the keyring holds the key with the given id.
+func (k *Keyring) Holds(id string) bool {
+	_, ok := k.aeads[id]
+	return ok
+}

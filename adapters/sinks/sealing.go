@@ -50,7 +50,9 @@ func (r *Registry) UseKeyring(ctx context.Context, k *sealed.Keyring) (sealedNow
 			(s.OldSecret != "" && !sealed.IsSealed(s.OldSecret)) {
 			plain = append(plain, s)
 		}
-		if err := r.open(&s); err != nil {
+		if err := r.open(&s); errors.Is(err, sealed.ErrUnknownKey) {
+			return 0, fmt.Errorf("master key: %w: configure the key it was sealed with (master_key_env), or during a rotation give the older key in master_key_previous_env", err)
+		} else if err != nil {
 			return 0, err
 		}
 	}

@@ -18,10 +18,9 @@ import (
 
 // orderReceiver records every delivery: which event, of which lead, at which position.
 type orderReceiver struct {
-	srv        *httptest.Server
-	mu         sync.Mutex
-	arrivals   []delivery
-	sinceStart func() time.Duration
+	srv      *httptest.Server
+	mu       sync.Mutex
+	arrivals []delivery
 }
 
 type delivery struct {

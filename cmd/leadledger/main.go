@@ -6,6 +6,7 @@
 //	leadledger verify  [--config FILE | --file EXPORT] [--from N]   check the log: bodies, chain, checkpoints
 //	leadledger export  [--config FILE] --out FILE [--from N] [--to M]   the log as NDJSON (.gz: gzipped)
 //	leadledger import  [--config FILE] EXPORT   an export from the start, into an empty store
+//	leadledger rotate-key [--config FILE] [--check | --new-key-file]   re-seal credentials under the current master key
 //	leadledger version
 package main
 
@@ -37,6 +38,8 @@ On the database: pass --config FILE, or set LEDGER_CONFIG, or set LEDGER_DATABAS
   verify    check the log: raw bodies, the hash chain, every checkpoint (--file EXPORT, --from N)
   export    write the log as NDJSON, gzipped when the name ends in .gz (--out FILE, --from N, --to M)
   import    read an export from the start into an empty store (EXPORT)
+  rotate-key  re-seal every credential under the current master key, after a key change
+            (--check: count those left under an older key; --new-key-file: a key file's new key)
 
 Against a running ledger's API (--url or LEDGER_URL, default http://127.0.0.1:8080; the API token
 in LEDGER_TOKEN):
@@ -88,6 +91,8 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout 
 		return export(ctx, rest, getenv, stdout)
 	case "import":
 		return importLog(ctx, rest, getenv, stdout)
+	case "rotate-key":
+		return rotateKey(ctx, rest, getenv, stdout)
 	case "events", "leads", "sinks", "replays":
 		return runClientCommand(ctx, cmd, rest, getenv, stdout)
 	case "version", "--version", "-version":
