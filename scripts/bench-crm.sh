@@ -88,6 +88,7 @@ listen: $ledger_addr
 database: "$database"
 master_key_file: $work/master.key
 log_level: warn
+allow_private_sink_urls: true   # the fake CRM is on loopback
 run_projections: $1
 debug_listen: "$([ "${PROFILE:-}" = 1 ] && echo $debug_addr)"
 tokens: [{name: bench, role: operator, token: bench-operator}]

@@ -29,6 +29,7 @@ listen: 127.0.0.1:18093
 database: "$database"
 master_key_file: $work/master.key
 log_level: warn
+allow_private_sink_urls: true   # the receiver is on loopback
 tokens: [{name: bench, role: operator, token: bench-operator}]
 sources:
   - {id: leadflo, vendor: leadflo, auth: {type: header_secret, header: X-Webhook-Secret, secret: bench-secret}}

@@ -81,8 +81,15 @@ func newLedger(t *testing.T, backend string) *ledger {
 }
 
 // newLedgerWith serves the database at databaseURL, with the server's configuration changed
-// by configure (when not nil).
+// by configure (when not nil). Its sinks may reach private addresses: the tests' receivers are
+// on loopback.
 func newLedgerWith(t *testing.T, databaseURL string, configure func(*httpapi.Config)) *ledger {
+	t.Helper()
+	return newLedgerGuarded(t, databaseURL, true, configure)
+}
+
+// newLedgerGuarded is newLedgerWith with allow_private_sink_urls set to allowPrivate.
+func newLedgerGuarded(t *testing.T, databaseURL string, allowPrivate bool, configure func(*httpapi.Config)) *ledger {
 	t.Helper()
 	ctx := context.Background()
 	logs := &syncBuffer{}
@@ -102,7 +109,7 @@ func newLedgerWith(t *testing.T, databaseURL string, configure func(*httpapi.Con
 	viewCtx, stopView := context.WithCancel(ctx)
 	viewDone := make(chan struct{})
 	go func() { _ = view.Run(viewCtx); close(viewDone) }()
-	registry, err := sinks.NewRegistry(ctx, store)
+	registry, err := sinks.NewRegistry(ctx, store, sinks.AllowPrivateURLs(allowPrivate))
 	if err != nil {
 		t.Fatalf("sinks: %v", err)
 	}

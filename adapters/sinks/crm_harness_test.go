@@ -28,10 +28,16 @@ type crmLedger struct {
 
 func openCRMLedger(t *testing.T, url string, cfg sinks.Config) *crmLedger {
 	t.Helper()
+	return openCRMLedgerWith(t, url, cfg, sinks.AllowPrivateURLs(true))
+}
+
+// openCRMLedgerWith is openCRMLedger with the registry's options (see openLedgerWith).
+func openCRMLedgerWith(t *testing.T, url string, cfg sinks.Config, opts ...sinks.RegistryOption) *crmLedger {
+	t.Helper()
 	logs := &syncBuffer{}
 	cfg.Logger = slog.New(slog.NewTextHandler(logs, nil))
 	cfg.CRMConcurrency = 4
-	base := openLedger(t, url, sinks.Config{PollInterval: time.Hour}) // its engine idles; ours follows
+	base := openLedgerWith(t, url, sinks.Config{PollInterval: time.Hour}, opts...) // its engine idles; ours follows
 	base.stop()
 	view, err := projections.NewLeadView(context.Background(), base.store, cfg.Logger)
 	if err != nil {

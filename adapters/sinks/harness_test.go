@@ -35,7 +35,15 @@ func fastConfig() sinks.Config {
 		Backoff: sinks.Backoff{Base: 20 * time.Millisecond, Max: 200 * time.Millisecond, MaxAttempts: 1000}}
 }
 
+// openLedger's sinks may reach private addresses: the tests' receivers are on loopback.
 func openLedger(t *testing.T, url string, cfg sinks.Config) *ledger {
+	t.Helper()
+	return openLedgerWith(t, url, cfg, sinks.AllowPrivateURLs(true))
+}
+
+// openLedgerWith is openLedger with the registry's options; without AllowPrivateURLs(true) the
+// address guard is on.
+func openLedgerWith(t *testing.T, url string, cfg sinks.Config, opts ...sinks.RegistryOption) *ledger {
 	t.Helper()
 	ctx := context.Background()
 	store, err := eventstore.Open(ctx, eventstore.Config{URL: url})
@@ -45,7 +53,7 @@ func openLedger(t *testing.T, url string, cfg sinks.Config) *ledger {
 	if err := store.Migrate(ctx); err != nil {
 		t.Fatalf("migrate: %v", err)
 	}
-	registry, err := sinks.NewRegistry(ctx, store)
+	registry, err := sinks.NewRegistry(ctx, store, opts...)
 	if err != nil {
 		t.Fatalf("registry: %v", err)
 	}

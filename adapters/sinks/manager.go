@@ -127,10 +127,10 @@ func NewManager(cfg Config, store *eventstore.Store, registry *Registry) (*Manag
 	if err != nil {
 		return nil, err
 	}
-	transport := http.DefaultTransport.(*http.Transport).Clone()
+	transport := newTransport(registry.guard) // the registry's allow_private_sink_urls
 	transport.MaxIdleConnsPerHost = cfg.Concurrency
 	return &Manager{
-		cfg: cfg, store: store, registry: registry, owner: uuid.NewString(), log: cfg.Logger, metrics: m,
+		cfg: cfg, store: store, registry: registry, owner: store.Instance(), log: cfg.Logger, metrics: m,
 		transport: transport, clients: map[uuid.UUID]*sinkClient{}, publishers: map[uuid.UUID]sinkPublisher{}, broken: map[string]string{},
 		started: map[string]startedWith{},
 		hook:    webhook{client: newWebhookClient(cfg.Timeout, transport), now: time.Now},

@@ -21,7 +21,8 @@ func (m *Manager) publisher(ctx context.Context, s Sink) (*natssink.Publisher, e
 	if err != nil {
 		return nil, err
 	}
-	fresh, err := natssink.New(ctx, natssink.Config{URL: c.URL, Subject: c.Subject, Logger: m.log}) // not under the lock: NATS may be slow to answer
+	fresh, err := natssink.New(ctx, natssink.Config{URL: c.URL, Subject: c.Subject, Logger: m.log,
+		Dialer: natsDialer(m.registry.guard)}) // not under the lock: NATS may be slow to answer
 	if err != nil {
 		return nil, err
 	}

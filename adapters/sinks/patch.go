@@ -78,6 +78,11 @@ func (r *Registry) Update(ctx context.Context, id uuid.UUID, p SinkPatch) (Sink,
 	if s, err = p.apply(s); err != nil {
 		return Sink{}, err
 	}
+	if p.URL != nil {
+		if err := r.checkURL(ctx, "url", s.URL); err != nil {
+			return Sink{}, err
+		}
+	}
 	filter, _ := json.Marshal(s.Filter)
 	mapping, _ := json.Marshal(s.Mapping)
 	limit, _ := json.Marshal(s.RateLimit)

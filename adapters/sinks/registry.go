@@ -6,10 +6,10 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"net/http"
 	"sync/atomic"
 	"time"
 
+	"github.com/leadledger/leadledger/adapters/netguard"
 	"github.com/leadledger/leadledger/adapters/sealed"
 
 	"github.com/google/uuid"
@@ -27,15 +27,20 @@ type Registry struct {
 	now     func() time.Time
 	hook    webhook // sends what an operator asks for at once: pings and redeliveries
 	edits   edits   // changes made through this registry, per sink
+	guard   netguard.Guard
 }
 
-// NewRegistry creates the sinks' tables if needed.
-func NewRegistry(ctx context.Context, store *eventstore.Store) (*Registry, error) {
+// NewRegistry creates the sinks' tables if needed. Sinks may reach only public addresses
+// unless AllowPrivateURLs says otherwise.
+func NewRegistry(ctx context.Context, store *eventstore.Store, opts ...RegistryOption) (*Registry, error) {
 	if store == nil {
 		return nil, errors.New("sinks: store is required")
 	}
-	r := &Registry{store: store, changed: make(chan struct{}, 1), now: time.Now,
-		hook: webhook{client: newWebhookClient(operatorSendTimeout, http.DefaultTransport), now: time.Now}}
+	r := &Registry{store: store, changed: make(chan struct{}, 1), now: time.Now}
+	for _, opt := range opts {
+		opt(r)
+	}
+	r.hook = webhook{client: newWebhookClient(operatorSendTimeout, newTransport(r.guard)), now: time.Now}
 	if err := r.Migrate(ctx); err != nil {
 		return nil, err
 	}
@@ -62,6 +67,9 @@ func (r *Registry) exec(ctx context.Context, query string, args ...any) (sql.Res
 // Create adds a sink. "beginning" starts its cursor at 0, "now" at the log's head.
 func (r *Registry) Create(ctx context.Context, n NewSink) (Sink, error) {
 	if err := n.Validate(); err != nil {
+		return Sink{}, err
+	}
+	if err := r.checkAddresses(ctx, n); err != nil {
 		return Sink{}, err
 	}
 	var position int64

@@ -54,7 +54,7 @@ func serve(ctx context.Context, args []string, getenv func(string) string) error
 	if err != nil {
 		return err
 	}
-	registry, err := sinks.NewRegistry(ctx, store)
+	registry, err := sinks.NewRegistry(ctx, store, sinks.AllowPrivateURLs(cfg.AllowPrivateSinkURLs))
 	if err != nil {
 		return err
 	}

@@ -3,6 +3,7 @@ package natssink
 import (
 	"fmt"
 	"log/slog"
+	"net"
 	"net/url"
 	"strings"
 	"unicode"
@@ -20,6 +21,10 @@ type Config struct {
 	// Logger gets the connection's disconnects and reconnects, and watermill's own log lines.
 	// Optional: nil logs nothing.
 	Logger *slog.Logger
+	// Dialer makes every connection to the servers, reconnects and servers the cluster
+	// announces included (the address guard's, which refuses private addresses). Optional: nil
+	// lets nats.go dial.
+	Dialer *net.Dialer
 }
 
 // FieldError is a Config field that Validate refuses. Field is the config key as the admin

@@ -53,7 +53,11 @@ func New(ctx context.Context, cfg Config) (*Publisher, error) {
 	}
 	redacted := Redact(cfg.URL)
 
-	conn, err := connect(ctx, cfg.URL, options(log, redacted)...)
+	opts := options(log, redacted)
+	if cfg.Dialer != nil {
+		opts = append(opts, nats.SetCustomDialer(cfg.Dialer))
+	}
+	conn, err := connect(ctx, cfg.URL, opts...)
 	if err != nil {
 		return nil, fmt.Errorf("natssink: connect to %s: %w", redacted, hideCredentials(err, cfg.URL))
 	}
