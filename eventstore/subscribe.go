@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"time"
 
-	"github.com/ThreeDotsLabs/watermill"
 	wsql "github.com/ThreeDotsLabs/watermill-sql/v3/pkg/sql"
 	"github.com/ThreeDotsLabs/watermill/message"
 )
@@ -53,7 +52,7 @@ func (s *Store) Subscribe(ctx context.Context, group string, cfg SubscribeConfig
 		AckDeadline:    &cfg.AckDeadline,
 		SchemaAdapter:  s.schema,
 		OffsetsAdapter: offsets,
-	}, watermill.NewSlogLogger(s.log))
+	}, newSubscriberLogger(s.log))
 	if err != nil {
 		return nil, fmt.Errorf("subscriber %s: %w", group, err)
 	}
