@@ -112,14 +112,19 @@ func TestMigrateForgetsCredentialsOfSinksDeletedBefore(t *testing.T) {
 	forEachBackend(t, func(t *testing.T, dbURL string) {
 		l := openLedger(t, dbURL, fastConfig())
 		s := l.addSink(t, withCredentials(t, "http://127.0.0.1:9"), "now", sinks.Filter{})
-		// What Delete did before: mark the row, keep the rest.
-		if _, err := l.store.DB().Exec(l.store.Rebind(`UPDATE sinks SET deleted_at = ? WHERE id = ?`), time.Now().UTC().Format(time.RFC3339Nano), s.ID.String()); err != nil {
+		// What Delete did before: mark the row, keep the rest (a CRM sink's config, its tokens, too).
+		if _, err := l.store.DB().Exec(l.store.Rebind(`UPDATE sinks SET deleted_at = ?, config = ? WHERE id = ?`),
+			time.Now().UTC().Format(time.RFC3339Nano), "sealed-crm-config", s.ID.String()); err != nil {
 			t.Fatal(err)
 		}
 		if err := l.registry.Migrate(context.Background()); err != nil {
 			t.Fatal(err)
 		}
-		checkNoCredentials(t, "sinks", tableText(t, l.store.ReadDB(), "sinks"))
+		text := tableText(t, l.store.ReadDB(), "sinks")
+		checkNoCredentials(t, "sinks", text)
+		if strings.Contains(text, "sealed-crm-config") {
+			t.Errorf("the deleted sink still holds its config:\n%s", text)
+		}
 		if err := l.registry.Known(context.Background(), s.ID); err != nil {
 			t.Errorf("the deleted sink is no longer known: %v", err)
 		}

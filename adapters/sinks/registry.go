@@ -235,12 +235,12 @@ func (r *Registry) Delete(ctx context.Context, id uuid.UUID) error {
 	return nil
 }
 
-// forget deletes what a deleted sink knew of its credentials: the secret is blanked, the URL
-// cut to its origin, and every form of the URL's credentials replaced in the errors its
-// receiver answered (kept in its attempts and last error, redacted as they were written, but
-// not by older versions, nor of its path).
+// forget deletes what a deleted sink knew of its credentials: its secrets and its config (a
+// CRM's tokens) are blanked, the URL cut to its origin, and every form of the URL's credentials
+// replaced in the errors its receiver answered (kept in its attempts and last error, redacted
+// as they were written, but not by older versions, nor of its path).
 func (r *Registry) forget(ctx context.Context, s Sink) error {
-	if _, err := r.exec(ctx, `UPDATE sinks SET secret = '', old_secret = '', url = ?, last_error = ? WHERE id = ?`,
+	if _, err := r.exec(ctx, `UPDATE sinks SET secret = '', old_secret = '', config = '', url = ?, last_error = ? WHERE id = ?`,
 		s.Origin(), s.redact(s.LastError), s.ID.String()); err != nil {
 		return fmt.Errorf("forget credentials of sink %s: %w", s.ID, err)
 	}
