@@ -1,5 +1,6 @@
 // Command readbench measures the read API of a running ledger: a lead's history
-// (GET /v1/leads/{id}/events) and an email lookup (GET /v1/leads?email=), from concurrent
+// (GET /v1/leads/{id}/events), an email lookup (GET /v1/leads?email=) and a page of the log
+// after a random position (GET /v1/events?after=N&limit=100), from concurrent
 // readers over leads sampled from the view; with -proofs, an event's inclusion proof
 // (GET /v1/events/{id}/proof) and a consistency proof against the latest checkpoint, over events
 // sampled from the log. Loopback only; it stops by itself.
@@ -86,13 +87,20 @@ func leadTargets(client *http.Client, base, token string, n int) (targets, []str
 	if err == nil && len(leads) == 0 {
 		err = fmt.Errorf("the view has no leads")
 	}
+	var status struct {
+		Head int64 `json:"head"`
+	}
+	if err == nil {
+		err = getJSON(client, base+"/v1/status", token, &status)
+	}
 	return func(rng *rand.Rand) map[string]string {
 		l := leads[rng.IntN(len(leads))]
 		return map[string]string{
 			"history":      "/v1/leads/" + l.ID + "/events",
 			"email lookup": "/v1/leads?email=" + url.QueryEscape(l.Email),
+			"events after": fmt.Sprintf("/v1/events?after=%d&limit=100", rng.Int64N(status.Head)),
 		}
-	}, []string{"history", "email lookup"}, err
+	}, []string{"history", "email lookup", "events after"}, err
 }
 
 // proofTargets samples n events of the latest checkpoint's tree, at random positions.
