@@ -179,18 +179,27 @@ func splitURL(url string) (driver, dsn string, err error) {
 	return "", "", fmt.Errorf("database URL must start with sqlite: or postgres://")
 }
 
-// postgresDSN asks lib/pq for binary parameters: a statement with arguments then goes out in
-// one round trip (parse, bind and execute together) instead of two, and a []byte argument
-// (an event's sealed body) as its bytes rather than in hex.
+// postgresDSN adds what every connection of the ledger wants, unless the URL says otherwise:
+//   - binary_parameters=yes: lib/pq then sends a statement with arguments in one round trip
+//     (parse, bind and execute together) instead of two, and a []byte argument (an event's
+//     sealed body) as its bytes rather than in hex;
+//   - jit=off, a run-time parameter of the session: without statistics (a log just filled, or
+//     not yet analysed) PostgreSQL guesses thousands of rows for a lead's events and compiles
+//     the query, which cost a lead's history 20 ms at 1M events and about 270 ms at 10M
+//     (0.16 ms without); the ledger's queries touch few rows and never gain from it.
 func postgresDSN(url string) string {
-	if strings.Contains(url, "binary_parameters=") {
-		return url
+	for _, param := range []string{"binary_parameters=yes", "jit=off"} {
+		name, _, _ := strings.Cut(param, "=")
+		if strings.Contains(url, "?"+name+"=") || strings.Contains(url, "&"+name+"=") {
+			continue
+		}
+		sep := "?"
+		if strings.Contains(url, "?") {
+			sep = "&"
+		}
+		url += sep + param
 	}
-	sep := "?"
-	if strings.Contains(url, "?") {
-		sep = "&"
-	}
-	return url + sep + "binary_parameters=yes"
+	return url
 }
 
 // sqliteDSN adds the pragmas the log relies on. _txlock=immediate takes the write lock at BEGIN,
