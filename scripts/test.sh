@@ -32,6 +32,9 @@ need nats-server nats-server
 echo "== chromium (the web UI's tests drive it headless)"
 need chromium chromium
 
+echo "== prlimit (the disk-full test lowers a running server's file size limit with it)"
+need prlimit util-linux
+
 echo "== npm ci scripts/swverify (the Standard Webhooks reference library, to check sink signatures)"
 command -v npm >/dev/null || { echo "FAILED: npm is missing (Debian: apt-get install nodejs npm)"; exit 1; }
 npm ci --prefix scripts/swverify --no-audit --no-fund --loglevel=error
