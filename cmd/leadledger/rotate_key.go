@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"database/sql"
 	"errors"
 	"flag"
 	"fmt"
@@ -14,7 +13,6 @@ import (
 	"github.com/leadledger/leadledger/adapters/config"
 	"github.com/leadledger/leadledger/adapters/sealed"
 	"github.com/leadledger/leadledger/adapters/sinks"
-	"github.com/leadledger/leadledger/eventstore"
 	"github.com/leadledger/leadledger/eventstore/audit"
 )
 
@@ -78,7 +76,8 @@ func rotateKey(ctx context.Context, args []string, getenv func(string) string, s
 	if err != nil {
 		return err
 	}
-	if _, err := audit.NewTree(ctx, store); err != nil { // creates the signing key's table if need be
+	tree, err := audit.NewTree(ctx, store) // creates the signing key's table if need be
+	if err != nil {
 		return err
 	}
 	keyring, err := openMasterKeyring(cfg, log, false)
@@ -88,7 +87,7 @@ func rotateKey(ctx context.Context, args []string, getenv func(string) string, s
 	ids := keyring.KeyIDs()
 	fmt.Fprintf(stdout, "master key %s; older keys it opens: %s\n", ids[0], orNone(ids[1:]))
 	if *check {
-		return checkSealed(ctx, store, registry, keyring, stdout)
+		return checkSealed(ctx, tree, registry, keyring, stdout)
 	}
 
 	resealed := map[string]map[string]int{} // table -> column -> values re-sealed
@@ -110,7 +109,7 @@ func rotateKey(ctx context.Context, args []string, getenv func(string) string, s
 		for _, f := range r.Failed {
 			failed = append(failed, f.Err.Error())
 		}
-		done, isCurrent, failure, err := resealSigningKey(ctx, store, keyring)
+		done, isCurrent, failure, err := resealSigningKey(ctx, tree, keyring)
 		if err != nil {
 			report(stdout, resealed, current)
 			return fmt.Errorf("rotate-key: %w (what was re-sealed stays re-sealed; run it again)", err)
@@ -124,7 +123,7 @@ func rotateKey(ctx context.Context, args []string, getenv func(string) string, s
 		if failure != nil {
 			failed = append(failed, failure.Error())
 		}
-		stale, err := staleValues(ctx, store, registry, keyring)
+		stale, err := staleValues(ctx, tree, registry, keyring)
 		if err != nil {
 			return err
 		}
@@ -133,7 +132,7 @@ func rotateKey(ctx context.Context, args []string, getenv func(string) string, s
 		}
 	}
 	report(stdout, resealed, current)
-	stale, err := staleValues(ctx, store, registry, keyring)
+	stale, err := staleValues(ctx, tree, registry, keyring)
 	if err != nil {
 		return err
 	}
@@ -173,8 +172,8 @@ func report(stdout io.Writer, resealed map[string]map[string]int, current map[st
 }
 
 // checkSealed is rotate-key --check: it counts the values not under the current key.
-func checkSealed(ctx context.Context, store *eventstore.Store, registry *sinks.Registry, k *sealed.Keyring, stdout io.Writer) error {
-	stale, err := staleValues(ctx, store, registry, k)
+func checkSealed(ctx context.Context, tree *audit.Tree, registry *sinks.Registry, k *sealed.Keyring, stdout io.Writer) error {
+	stale, err := staleValues(ctx, tree, registry, k)
 	if err != nil {
 		return err
 	}
@@ -190,7 +189,7 @@ func checkSealed(ctx context.Context, store *eventstore.Store, registry *sinks.R
 // ("" for plain text).
 type staleValue struct{ table, keyID string }
 
-func staleValues(ctx context.Context, store *eventstore.Store, registry *sinks.Registry, k *sealed.Keyring) ([]staleValue, error) {
+func staleValues(ctx context.Context, tree *audit.Tree, registry *sinks.Registry, k *sealed.Keyring) ([]staleValue, error) {
 	creds, err := registry.StaleCredentials(ctx, k)
 	if err != nil {
 		return nil, err
@@ -199,7 +198,7 @@ func staleValues(ctx context.Context, store *eventstore.Store, registry *sinks.R
 	for _, c := range creds {
 		out = append(out, staleValue{"sinks", c.KeyID})
 	}
-	text, err := storedSigningKey(ctx, store)
+	text, err := audit.SealedSigningKey(ctx, tree)
 	if err != nil {
 		return nil, err
 	}
@@ -239,28 +238,15 @@ func printStale(stdout io.Writer, stale []staleValue, k *sealed.Keyring) {
 	}
 }
 
-// signingKeyTable holds the checkpoint signing key the server made (audit.StoredSigningKey),
-// sealed under the master key with signingKeyContext.
+// signingKeyTable names, in rotate-key's output, the table of the checkpoint signing key the
+// server made, sealed under the master key with signingKeyContext.
 const signingKeyTable = "ledger_signing_key"
-
-// storedSigningKey is the sealed signing key as stored; "" when the server never made one.
-func storedSigningKey(ctx context.Context, store *eventstore.Store) (string, error) {
-	var text string
-	err := store.ReadDB().QueryRowContext(ctx, `SELECT sealed FROM `+signingKeyTable+` WHERE id = 1`).Scan(&text)
-	if errors.Is(err, sql.ErrNoRows) {
-		return "", nil
-	}
-	if err != nil {
-		return "", fmt.Errorf("read the signing key: %w", err)
-	}
-	return text, nil
-}
 
 // resealSigningKey re-seals the stored signing key under the current key, if it is under
 // another. The row is written once, by the first server, so a write that finds it changed is
 // a failure to report, not a race to retry.
-func resealSigningKey(ctx context.Context, store *eventstore.Store, k *sealed.Keyring) (resealed, current bool, failure, err error) {
-	text, err := storedSigningKey(ctx, store)
+func resealSigningKey(ctx context.Context, tree *audit.Tree, k *sealed.Keyring) (resealed, current bool, failure, err error) {
+	text, err := audit.SealedSigningKey(ctx, tree)
 	if err != nil || text == "" {
 		return false, false, nil, err
 	}
@@ -271,13 +257,11 @@ func resealSigningKey(ctx context.Context, store *eventstore.Store, k *sealed.Ke
 	if err != nil {
 		return false, false, fmt.Errorf("the checkpoint signing key: %w", err), nil
 	}
-	res, err := store.DB().ExecContext(ctx, store.Rebind(`UPDATE `+signingKeyTable+` SET sealed = ? WHERE id = 1 AND sealed = ?`), next, text)
+	replaced, err := audit.ReplaceSealedSigningKey(ctx, tree, text, next)
 	if err != nil {
-		return false, false, nil, fmt.Errorf("re-seal the signing key: %w", err)
+		return false, false, nil, err
 	}
-	if n, err := res.RowsAffected(); err != nil {
-		return false, false, nil, fmt.Errorf("re-seal the signing key: %w", err)
-	} else if n != 1 {
+	if !replaced {
 		return false, false, errors.New("the checkpoint signing key changed while being re-sealed; run again"), nil
 	}
 	return true, false, nil, nil

@@ -3,7 +3,9 @@ package audit
 import (
 	"context"
 	"crypto/rand"
+	"database/sql"
 	"encoding/hex"
+	"errors"
 	"fmt"
 )
 
@@ -37,4 +39,31 @@ func StoredSigningKey(ctx context.Context, t *Tree, seal, open func(string) (str
 		return "", false, fmt.Errorf("open the signing key (is this the master key it was sealed with?): %w", err)
 	}
 	return skey, n == 1, nil
+}
+
+// SealedSigningKey is the signing key as stored, still sealed; "" when no server made one.
+func SealedSigningKey(ctx context.Context, t *Tree) (string, error) {
+	var sealed string
+	err := t.store.ReadDB().QueryRowContext(ctx, `SELECT sealed FROM ledger_signing_key WHERE id = 1`).Scan(&sealed)
+	if errors.Is(err, sql.ErrNoRows) {
+		return "", nil
+	}
+	if err != nil {
+		return "", fmt.Errorf("read the signing key: %w", err)
+	}
+	return sealed, nil
+}
+
+// ReplaceSealedSigningKey stores next in place of the sealed signing key if it is still was
+// (a master key rotation seals it again), and reports whether it did.
+func ReplaceSealedSigningKey(ctx context.Context, t *Tree, was, next string) (bool, error) {
+	res, err := t.store.DB().ExecContext(ctx, t.store.Rebind(`UPDATE ledger_signing_key SET sealed = ? WHERE id = 1 AND sealed = ?`), next, was)
+	if err != nil {
+		return false, fmt.Errorf("re-seal the signing key: %w", err)
+	}
+	n, err := res.RowsAffected()
+	if err != nil {
+		return false, fmt.Errorf("re-seal the signing key: %w", err)
+	}
+	return n == 1, nil
 }
