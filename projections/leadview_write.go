@@ -25,9 +25,11 @@ type leadCache struct {
 }
 
 // maxCachedLeads bounds the cache; past it, it starts again empty. A cached lead weighs about
-// 2 KB: 20,000 keep the heap well under serve's 100 MiB soft memory limit, which a cache of
-// 200,000 leads would pass, leaving the collector running without end.
-const maxCachedLeads = 20_000
+// 2 KB, most of it small maps the collector has to walk: 20,000 kept the heap near serve's
+// 100 MiB soft memory limit, and a catch-up spent 40 % more CPU collecting than with 5,000
+// (scripts/bench-all.sh, row 4). A catch-up chunk's leads (5,000 events) stay cached while it
+// is written whatever this is: the bound applies when the next transaction begins.
+const maxCachedLeads = 5_000
 
 func (c *leadCache) join(ctx context.Context, tx *sql.Tx, v *LeadView) error {
 	if c.tx == tx {
