@@ -6,6 +6,7 @@ import (
 	"errors"
 	"io"
 	"strings"
+	"unicode/utf8"
 
 	"github.com/leadledger/leadledger/domain"
 )
@@ -35,7 +36,11 @@ func decodeBody(raw []byte) (*object, error) {
 	if _, err := dec.Token(); err != io.EOF {
 		return nil, domain.InvalidBody("Invalid JSON: unexpected data after the object")
 	}
-	return &object{fields: fields, used: map[string]bool{}}, nil
+	return newObject("", fields), nil
+}
+
+func newObject(path string, fields map[string]json.RawMessage) *object {
+	return &object{path: path, fields: fields, used: make(map[string]bool, len(fields))}
 }
 
 func (o *object) name(key string) string {
@@ -67,11 +72,26 @@ func (o *object) str(key string) (string, error) {
 	if v == nil {
 		return "", nil
 	}
+	if s, ok := plainString(v); ok {
+		return s, nil
+	}
 	var s string
 	if err := json.Unmarshal(v, &s); err != nil {
 		return "", domain.InvalidField(o.name(key), "must be a string")
 	}
 	return s, nil
+}
+
+// plainString reads a JSON string without escapes, which is most of a vendor's strings, as
+// json.Unmarshal would, without its reflection: v is one value of a body the decoder has
+// already checked, so it holds no control character; no backslash and only its two quotes
+// mean it is one string with nothing to unescape, and valid UTF-8 that nothing is replaced.
+func plainString(v json.RawMessage) (string, bool) {
+	if len(v) < 2 || v[0] != '"' || bytes.IndexByte(v[1:], '"') != len(v)-2 ||
+		bytes.IndexByte(v, '\\') >= 0 || !utf8.Valid(v) {
+		return "", false
+	}
+	return string(v[1 : len(v)-1]), true
 }
 
 // timeStr returns an optional string field the vendor documents as a time, kept as sent but
@@ -138,7 +158,7 @@ func (o *object) object(key string) (*object, error) {
 	if err := json.Unmarshal(v, &fields); err != nil || fields == nil {
 		return nil, domain.InvalidField(o.name(key), "must be an object")
 	}
-	return &object{path: o.name(key), fields: fields, used: map[string]bool{}}, nil
+	return newObject(o.name(key), fields), nil
 }
 
 // requiredObject returns a nested object that must be present.
