@@ -55,7 +55,7 @@ func (s *Store) ReadWithoutRaw(ctx context.Context, after int64, limit int, f Fi
 		}
 		e := domain.Event{ID: env.ID, Type: env.Type, Position: env.Position, LeadID: env.LeadID, Source: env.Source,
 			Vendor: env.Vendor, OccurredAt: env.OccurredAt, ReceivedAt: env.ReceivedAt, Erased: env.Erased}
-		if err := json.Unmarshal(env.Data, &e.Data); err != nil {
+		if err := decodeData(env.Data, &e.Data); err != nil {
 			return 0, fmt.Errorf("data of event %s: %w", e.ID, err)
 		}
 		out = append(out, e)

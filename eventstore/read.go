@@ -3,7 +3,6 @@ package eventstore
 import (
 	"context"
 	"database/sql"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"time"
@@ -163,7 +162,7 @@ func scanEvent(rows *sql.Rows) (domain.Event, error) {
 	if e.Raw, data, e.Erased, err = openStored(&e, key, payload, data); err != nil {
 		return e, err
 	}
-	if err := json.Unmarshal(data, &e.Data); err != nil {
+	if err := decodeData(data, &e.Data); err != nil {
 		return e, fmt.Errorf("data of event %s: %w", id, err)
 	}
 	return e, nil
