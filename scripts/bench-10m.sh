@@ -7,6 +7,9 @@
 #   4 a server on it (its Merkle tree grown first): scripts/readbench's p99 of a lead's history,
 #     an email lookup and a page of events after a random position;
 #   5 ingest again, the same load as 1: the ratio to 1.
+# Each ingest also prints the database's work per event stored (pg_stat_database: pages found in
+# shared buffers and pages read in, WAL bytes) and the CPU per event, to show what the full log
+# costs more.
 # Loopback only, a fresh schema (bench_10m_<pid>, dropped at the end). About 45 minutes for 10M
 # on 2 cores, 20 GB of PostgreSQL data while it runs.
 #   EVENTS=10000000 LEADS=2000000 SECS=20 WARMUP=5 scripts/bench-10m.sh
@@ -42,14 +45,24 @@ serve() {
   kill -0 $pid 2>/dev/null || { cat "$work/serve.log" >&2; fail "serve did not start"; }
 }
 stop() { kill -TERM $pid; wait $pid; }
-# ingest TAG: a warm-up, then the measured wrk run; prints its wrk-result line.
+# ingest TAG: a warm-up, then the measured wrk run; prints its wrk-result line, then what each
+# event stored in the measured run cost the database, and the CPU of the ledger and of the rest.
 ingest() {
+  local head0 db0 m0 l0
   for run in "${1}0:$warmup" "${1}1:$secs"; do
+    head0=$(api /v1/status | sed -n 's/.*"head":\([0-9]*\).*/\1/p') db0=$(db_work) m0=$(machine_ticks) l0=$(cpu_ticks $pid)
     wrk -t2 -c32 -d"${run#*:}"s --timeout 5s --latency -s scripts/wrk/whatconverts-new.lua \
       "$base/v1/ingest/whatconverts?token=bench-wc-token" -- "${run%:*}" >"$work/wrk.out" 2>&1 ||
       { cat "$work/wrk.out" >&2; fail wrk; }
   done
+  local n=$(($(api /v1/status | sed -n 's/.*"head":\([0-9]*\).*/\1/p') - head0))
   grep '^wrk-result ' "$work/wrk.out" || fail "wrk printed no result"
+  echo "  database per event: $(db_work_per_event "$db0" "$(db_work)" $n)"
+  awk -v n=$n -v hz="$(getconf CLK_TCK)" -v m0="$m0" -v m1="$(machine_ticks)" -v own=$(($(cpu_ticks $pid) - l0)) 'BEGIN {
+    split(m0, x, " "); split(m1, y, " "); busy = y[1] - x[1]; us = 1e6 / hz / n
+    printf "  CPU µs per event: ledger %.0f, the rest (PostgreSQL, wrk) %.0f; idle %.0f%%\n",
+      own * us, (busy - own) * us, 100 * (y[2] - x[2]) / (busy + y[2] - x[2])
+  }'
 }
 # timed NAME COMMAND...: runs COMMAND under /usr/bin/time, printing its output and NAME's seconds and peak RSS.
 timed() {
@@ -59,7 +72,8 @@ timed() {
 
 echo "== bench-10m: $(nproc) cores, $events events over $leads leads; wrk -t2 -c32 ${secs}s after ${warmup}s"
 serve
-echo "1. ingest, empty log:  $(ingest 1)"
+echo "1. ingest, empty log:"
+ingest 1 | sed 's/^/   /'
 stop
 echo "2. fill: $("$work/fill" -database "$pg_bench" -events "$events" -leads "$leads" -batch 1000 -c 4 | tail -1)"
 echo "   PostgreSQL: $(psql "$pg" -Atc "SELECT pg_size_pretty(sum(pg_total_relation_size(c.oid))) FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace WHERE n.nspname = '$bench_schema' AND c.relkind = 'r'") in the schema's tables and indexes"
@@ -74,6 +88,7 @@ until api /v1/checkpoints/latest | grep -q "\"tree_size\":$head"; do
 done
 echo "4. Merkle tree grown to $head leaves in ${SECONDS} s after start; reads (8 readers, 20 s):"
 "$work/readbench" -url "$base" -token bench-auditor -c 8 -d 20s | sed 's/^/   /'
-echo "5. ingest, $head events: $(ingest 2)"
+echo "5. ingest, $head events:"
+ingest 2 | sed 's/^/   /'
 echo "   server peak RSS: $(awk '/VmHWM/ {printf "%.0f MB", $2/1024}' /proc/$pid/status)"
 stop

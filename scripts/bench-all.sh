@@ -60,6 +60,20 @@ until_true() {
   until "$@"; do [ $SECONDS -lt $deadline ] || fail "gave up after waiting for: $*"; sleep 0.02; done
 }
 lag_is_zero() { [ "$(lag)" = 0 ]; }
+# Where the CPU goes: cpu_start [PID] remembers the machine's busy and idle clock ticks and PID's
+# own (none: a process started after it); cpu_end NAME EVENTS [PID|TICKS=n] keeps, per event
+# since then, PID's CPU and the rest of the machine's (PostgreSQL, wrk, the receiver) in µs,
+# the idle share, and the rate the machine's cores would allow at that cost.
+hz=$(getconf CLK_TCK)
+cpu_start() { cpu_machine0=$(machine_ticks); cpu_own0=0; [ -z "${1:-}" ] || cpu_own0=$(cpu_ticks "$1"); }
+cpu_end() {
+  local own
+  case $3 in TICKS=*) own=${3#TICKS=} ;; *) own=$(($(cpu_ticks "$3") - cpu_own0)) ;; esac
+  R[$1_cpu]=$(awk -v m0="$cpu_machine0" -v m1="$(machine_ticks)" -v own="$own" -v n="$2" -v hz="$hz" -v cores="$(nproc)" 'BEGIN {
+    split(m0, a, " "); split(m1, b, " "); busy = b[1] - a[1]; idle = b[2] - a[2]; us = 1e6 / hz / n
+    printf "%d %.0f %.0f %.0f%% %.0f", n, own * us, (busy - own) * us, 100 * idle / (busy + idle), cores * 1e6 / (busy * us)
+  }')
+}
 fresh() {
   psql "$pg" -qc "SET client_min_messages=warning; DROP SCHEMA IF EXISTS $bench_schema CASCADE; CREATE SCHEMA $bench_schema" >/dev/null
   rm -f "$work"/ledger.db*
@@ -133,9 +147,11 @@ ceiling_pid=$!
 wait_ready "http://$ceiling_addr"
 started $ceiling_pid "$work/httpceiling.log"
 load $ceiling_addr 1 "$warmup" >/dev/null
+cpu_start $ceiling_pid
 out=$(load $ceiling_addr 2 "$secs")
 echo "$out"
 keep http "$out"
+cpu_end http "$(field requests "$out")" $ceiling_pid
 kill -TERM $ceiling_pid; wait $ceiling_pid
 
 echo "== 1b PostgreSQL single-row commits (pgbench)"
@@ -155,8 +171,10 @@ ingest() {
   load $addr 1 "$warmup" >/dev/null
   local sent out st
   sent=$(received)
+  cpu_start $pid
   out=$(load $addr 2 "$secs")
   st=$(status) # right when the load stops
+  cpu_end "$1" "$(field requests "$out")" $pid
   echo "$out"
   echo "status when the load stopped: $st"
   echo "webhook sink: $(($(received) - sent)) deliveries during the run; server peak RSS $(peak_rss_mb $pid) MB"
@@ -191,27 +209,32 @@ stop
 
 echo "-- 4 lead view catch-up"
 t0=$EPOCHREALTIME
+cpu_start
 serve catchup "$pg_bench" true
 until_true 600 lag_is_zero
 took=$(echo "$EPOCHREALTIME - $t0" | bc)
+cpu_end catchup "$events" $pid
 R[catchup]=$(calc "$events / $took")
 echo "the view caught up on $events events in $(calc "$took" 1) s: ${R[catchup]} events/s; peak RSS $(peak_rss_mb $pid) MB"
 stop
 
 echo "-- 5 rebuild"
-/usr/bin/time -f 'peak_rss_kb=%M' "$work/leadledger" rebuild --config "$work/catchup.yaml" >"$work/rebuild.out" 2>&1 ||
+cpu_start
+/usr/bin/time -f 'peak_rss_kb=%M cpu_s=%U+%S' "$work/leadledger" rebuild --config "$work/catchup.yaml" >"$work/rebuild.out" 2>&1 ||
   { cat "$work/rebuild.out" >&2; fail "leadledger rebuild"; }
 cat "$work/rebuild.out"
 R[rebuild]=$(number "rebuild rate" "$(sed -n 's/.*(\([0-9]*\) events\/s).*/\1/p' "$work/rebuild.out")")
 R[rebuild_leads]=$(number "rebuild leads" "$(sed -n 's/.*, \([0-9]*\) leads,.*/\1/p' "$work/rebuild.out")")
-rss_kb=$(number "rebuild RSS" "$(sed -n 's/^peak_rss_kb=\([0-9]*\)/\1/p' "$work/rebuild.out")")
+rss_kb=$(number "rebuild RSS" "$(sed -n 's/^peak_rss_kb=\([0-9]*\).*/\1/p' "$work/rebuild.out")")
 R[rebuild_rss]=$(calc "$rss_kb / 1024")
+cpu_end rebuild "${R[rebuild_leads]}" "TICKS=$(calc "($(sed -n 's/.*cpu_s=\([0-9.+]*\).*/\1/p' "$work/rebuild.out")) * $hz")"
 
 echo "-- 6 replay into a webhook sink"
 serve replay "$pg_bench" true
 until_true 600 lag_is_zero
 sink_id=$(sink)
 t0=$EPOCHREALTIME
+cpu_start $pid
 replay=$(curl -sf -H 'Authorization: Bearer bench-operator' -d '{"from_position":0}' "$base/v1/sinks/$sink_id/replays" |
   sed -n 's/.*"id":"\([^"]*\)".*/\1/p')
 [ -n "$replay" ] || fail "could not start a replay"
@@ -223,6 +246,7 @@ until_true 600 replay_done
 took=$(echo "$EPOCHREALTIME - $t0" | bc)
 replayed=$(number "replay total" "$(sed -n 's/.*"total":\([0-9]*\).*/\1/p' "$work/replay.json")")
 R[replay]=$(calc "$replayed / $took")
+cpu_end replay "$replayed" $pid
 echo "replay of $replayed events: $(calc "$took" 1) s, ${R[replay]} events/s; $(sed 's/.*"delivered":\([0-9]*\),"failed":\([0-9]*\).*/\1 delivered, \2 failed/' "$work/replay.json"); server peak RSS $(peak_rss_mb $pid) MB"
 stop
 
@@ -252,6 +276,17 @@ elapsed=$SECONDS # since the start, builds included
   row "   rebuild peak RSS (${R[rebuild_leads]} leads)" "${R[rebuild_rss]} MB" - - "<= 200 MB at 1M leads" "$(meets "${R[rebuild_rss]}" '<=' 200)"
   row "6  replay to a webhook sink ($replayed events)" "${R[replay]} events/s" - - ">= 30000/s" "$(meets "${R[replay]}" '>=' 30000)"
 } >"$work/table"
+{
+  echo
+  echo "where the CPU goes: µs of CPU per event of the ledger (1a: scripts/httpceiling) and of the rest of the"
+  echo "machine (PostgreSQL, wrk, the receiver), idle share, and the rate $(nproc) cores allow at that cost"
+  printf '%-30s  %8s  %7s  %7s  %5s  %s\n' row events ledger rest idle "CPU-bound rate"
+  for r in "1a HTTP-only ceiling:http" "2  PostgreSQL ingest:pg" "3  SQLite ingest:sqlite" "4  lead view catch-up:catchup" \
+    "5  rebuild:rebuild" "6  replay:replay"; do
+    read -r n own rest idle bound <<<"${R[${r#*:}_cpu]}"
+    printf '%-30s  %8s  %7s  %7s  %5s  %s/s\n' "${r%:*}" "$n" "$own" "$rest" "$idle" "$bound"
+  done
+} >>"$work/table"
 echo
 echo "== bench-all: $(nproc) cores, ${secs}s wrk runs (-t2 -c32), rows 4-6 on PostgreSQL; took $((elapsed / 60))m$((elapsed % 60))s"
 cat "$work/table"

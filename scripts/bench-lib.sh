@@ -31,3 +31,25 @@ need() {
     echo "FAILED: $1 is missing (Debian: apt-get install $2)"; exit 1
   fi
 }
+
+# What a run cost, read before and after it:
+#   machine_ticks   busy and idle clock ticks of all cores so far (/proc/stat)
+#   cpu_ticks PID   the process's user + system clock ticks so far
+#   db_work         the database's counters so far, one line: commits, tuples inserted, updated,
+#                   deleted, fetched, returned, buffer pages found in shared buffers, pages read
+#                   in (from the OS cache or the disk), WAL bytes
+#   db_work_per_event BEFORE AFTER EVENTS   the difference of two db_work lines, per event, as words
+machine_ticks() { awk '/^cpu / {print $2+$3+$4+$7+$8, $5+$6}' /proc/stat; }
+cpu_ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }
+db_work() {
+  psql "$pg" -Atc "SELECT xact_commit, tup_inserted, tup_updated, tup_deleted, tup_fetched, tup_returned,
+    blks_hit, blks_read, pg_wal_lsn_diff(pg_current_wal_lsn(), '0/0')::bigint
+    FROM pg_stat_database WHERE datname = current_database()" | tr '|' ' '
+}
+db_work_per_event() {
+  awk -v a="$1" -v b="$2" -v n="$3" 'BEGIN {
+    split(a, x, " "); split(b, y, " "); for (i = 1; i <= 9; i++) d[i] = (y[i] - x[i]) / n
+    printf "commits %.2f, tuples written %.2f, fetched %.1f, returned %.1f, pages hit %.1f, pages read %.2f, WAL %.0f B\n",
+      d[1], d[2] + d[3] + d[4], d[5], d[6], d[7], d[8], d[9]
+  }'
+}
