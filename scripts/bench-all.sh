@@ -14,6 +14,8 @@
 #   4-6 on one PostgreSQL log of about BACKLOG WhatConverts events, each a new lead, filled by an
 #      ingest-only server: the lead view's catch-up on it (bench-catchup.sh's method), `leadledger
 #      rebuild` (rate, peak RSS) and a replay into a webhook sink on loopback (bench-replay.sh's).
+# Under the table, where the CPU went in each row (from /proc): per event, the ledger's CPU and the
+# rest of the machine's, the idle share, and the rate the cores allow at that cost.
 # Every wrk run has a warm-up of WARMUP seconds first. Installs wrk (Debian) when missing.
 #   SECS=15          seconds of each measured wrk run (1a, 2, 3)
 #   WARMUP=3         seconds of the warm-up before each
