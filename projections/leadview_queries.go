@@ -231,6 +231,11 @@ func (v *LeadView) WaitFor(ctx context.Context, position int64, timeout time.Dur
 	}
 }
 
+// encodeLead writes a lead's state for its row, once per lead a batch or a catch-up chunk
+// changes: go-json writes the same bytes as encoding/json (FuzzEncodeLead) at a third of the
+// cost.
+func encodeLead(l domain.Lead) ([]byte, error) { return gojson.Marshal(l) }
+
 // decodeLead reads a lead's stored state. The state is the lead view's own encoding, read for
 // every lead a fold or a CRM sink touches, so it takes go-json's decoder, a quarter of the
 // standard library's cost (a 1.3 kB lead: 4 µs against 16).

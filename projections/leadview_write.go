@@ -3,7 +3,6 @@ package projections
 import (
 	"context"
 	"database/sql"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"slices"
@@ -113,7 +112,7 @@ func (v *LeadView) recordFailure(ctx context.Context, tx *sql.Tx, position int64
 type leadRow []any // id, source, email_normalized, search, last_position, state
 
 func newLeadRow(l domain.Lead) (leadRow, error) {
-	state, err := json.Marshal(l)
+	state, err := encodeLead(l)
 	if err != nil {
 		return nil, fmt.Errorf("encode lead %s: %w", l.ID, err)
 	}
