@@ -40,11 +40,25 @@ command -v npm >/dev/null || { echo "FAILED: npm is missing (Debian: apt-get ins
 npm ci --prefix scripts/swverify --no-audit --no-fund --loglevel=error
 
 echo "== fuzz: every target for ${FUZZTIME:=5s} (a longer run: FUZZTIME=5m scripts/test.sh)"
+# fuzz PKG NAME: one target's run. Go 1.26's fuzzer can end a run that found nothing with a bare
+# "context deadline exceeded" when its time is up while a worker is busy (go.dev/issue/75804,
+# fixed in Go 1.27): such a run is tried once more. A real failure writes its input to
+# testdata/fuzz and says so, and is never retried.
+fuzz() {
+  local out
+  out=$(go test "./$1" -run '^$' -fuzz "^$2\$" -fuzztime "$FUZZTIME" 2>&1) ||
+    if grep -q 'context deadline exceeded' <<<"$out" && ! grep -q 'Failing input written' <<<"$out"; then
+      echo "$2: the fuzzer's deadline race (go.dev/issue/75804), no failing input; once more" >&2
+      out=$(go test "./$1" -run '^$' -fuzz "^$2\$" -fuzztime "$FUZZTIME" 2>&1)
+    else
+      false
+    fi || { echo "$out"; echo "FAILED: fuzz $2"; return 1; }
+  echo "$2: $(grep -o 'execs: [0-9]*' <<<"$out" | tail -1)"
+}
 for target in adapters/vendors:FuzzConversica adapters/vendors:FuzzWhatConverts adapters/vendors:FuzzLeadFlo \
-  adapters/vendors:FuzzSensei adapters/standardwebhooks:FuzzVerify adapters/config:FuzzLoad; do
-  pkg=${target%%:*} name=${target##*:}
-  out=$(go test "./$pkg" -run '^$' -fuzz "^$name\$" -fuzztime "$FUZZTIME" 2>&1) || { echo "$out"; echo "FAILED: fuzz $name"; exit 1; }
-  echo "$name: $(grep -o 'execs: [0-9]*' <<<"$out" | tail -1)"
+  adapters/vendors:FuzzSensei adapters/vendors:FuzzPlainString adapters/standardwebhooks:FuzzVerify \
+  adapters/config:FuzzLoad eventstore:FuzzDecodeData projections:FuzzEncodeLead; do
+  fuzz "${target%%:*}" "${target##*:}" || exit 1
 done
 
 echo "== go test -race"
