@@ -10,7 +10,7 @@
 # Each ingest also prints the database's work per event stored (pg_stat_database: pages found in
 # shared buffers and pages read in, WAL bytes) and the CPU per event, to show what the full log
 # costs more.
-# Loopback only, a fresh schema (bench_10m_<pid>, dropped at the end). About 45 minutes for 10M
+# Loopback only, a fresh schema (bench_10m_<pid>, dropped at the end). 45-60 minutes for 10M
 # on 2 cores, 20 GB of PostgreSQL data while it runs.
 #   EVENTS=10000000 LEADS=2000000 SECS=20 WARMUP=5 scripts/bench-10m.sh
 set -euo pipefail
@@ -58,11 +58,9 @@ ingest() {
   local n=$(($(api /v1/status | sed -n 's/.*"head":\([0-9]*\).*/\1/p') - head0))
   grep '^wrk-result ' "$work/wrk.out" || fail "wrk printed no result"
   echo "  database per event: $(db_work_per_event "$db0" "$(db_work)" $n)"
-  awk -v n=$n -v hz="$(getconf CLK_TCK)" -v m0="$m0" -v m1="$(machine_ticks)" -v own=$(($(cpu_ticks $pid) - l0)) 'BEGIN {
-    split(m0, x, " "); split(m1, y, " "); busy = y[1] - x[1]; us = 1e6 / hz / n
-    printf "  CPU µs per event: ledger %.0f, the rest (PostgreSQL, wrk) %.0f; idle %.0f%%\n",
-      own * us, (busy - own) * us, 100 * (y[2] - x[2]) / (busy + y[2] - x[2])
-  }'
+  local own rest idle
+  read -r own rest idle _ <<<"$(cpu_per_event "$m0" "$(machine_ticks)" $n $(($(cpu_ticks $pid) - l0)))"
+  echo "  CPU µs per event: ledger $own, the rest (PostgreSQL, wrk) $rest; idle $idle%"
 }
 # timed NAME COMMAND...: runs COMMAND under /usr/bin/time, printing its output and NAME's seconds and peak RSS.
 timed() {

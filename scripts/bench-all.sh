@@ -62,19 +62,14 @@ until_true() {
   until "$@"; do [ $SECONDS -lt $deadline ] || fail "gave up after waiting for: $*"; sleep 0.02; done
 }
 lag_is_zero() { [ "$(lag)" = 0 ]; }
-# Where the CPU goes: cpu_start [PID] remembers the machine's busy and idle clock ticks and PID's
-# own (none: a process started after it); cpu_end NAME EVENTS [PID|TICKS=n] keeps, per event
-# since then, PID's CPU and the rest of the machine's (PostgreSQL, wrk, the receiver) in µs,
-# the idle share, and the rate the machine's cores would allow at that cost.
-hz=$(getconf CLK_TCK)
+# Where the CPU goes: cpu_start [PID] remembers the machine's clock ticks and PID's own (none: a
+# process started after it); cpu_end NAME EVENTS [PID|TICKS=n] keeps, as R[NAME_cpu], the events
+# and cpu_per_event's figures since then.
 cpu_start() { cpu_machine0=$(machine_ticks); cpu_own0=0; [ -z "${1:-}" ] || cpu_own0=$(cpu_ticks "$1"); }
 cpu_end() {
   local own
   case $3 in TICKS=*) own=${3#TICKS=} ;; *) own=$(($(cpu_ticks "$3") - cpu_own0)) ;; esac
-  R[$1_cpu]=$(awk -v m0="$cpu_machine0" -v m1="$(machine_ticks)" -v own="$own" -v n="$2" -v hz="$hz" -v cores="$(nproc)" 'BEGIN {
-    split(m0, a, " "); split(m1, b, " "); busy = b[1] - a[1]; idle = b[2] - a[2]; us = 1e6 / hz / n
-    printf "%d %.0f %.0f %.0f%% %.0f", n, own * us, (busy - own) * us, 100 * idle / (busy + idle), cores * 1e6 / (busy * us)
-  }')
+  R[$1_cpu]="$2 $(cpu_per_event "$cpu_machine0" "$(machine_ticks)" "$2" "$own")"
 }
 fresh() {
   psql "$pg" -qc "SET client_min_messages=warning; DROP SCHEMA IF EXISTS $bench_schema CASCADE; CREATE SCHEMA $bench_schema" >/dev/null
@@ -229,7 +224,7 @@ R[rebuild]=$(number "rebuild rate" "$(sed -n 's/.*(\([0-9]*\) events\/s).*/\1/p'
 R[rebuild_leads]=$(number "rebuild leads" "$(sed -n 's/.*, \([0-9]*\) leads,.*/\1/p' "$work/rebuild.out")")
 rss_kb=$(number "rebuild RSS" "$(sed -n 's/^peak_rss_kb=\([0-9]*\).*/\1/p' "$work/rebuild.out")")
 R[rebuild_rss]=$(calc "$rss_kb / 1024")
-cpu_end rebuild "${R[rebuild_leads]}" "TICKS=$(calc "($(sed -n 's/.*cpu_s=\([0-9.+]*\).*/\1/p' "$work/rebuild.out")) * $hz")"
+cpu_end rebuild "${R[rebuild_leads]}" "TICKS=$(calc "($(sed -n 's/.*cpu_s=\([0-9.+]*\).*/\1/p' "$work/rebuild.out")) * $(getconf CLK_TCK)")"
 
 echo "-- 6 replay into a webhook sink"
 serve replay "$pg_bench" true
@@ -286,7 +281,7 @@ elapsed=$SECONDS # since the start, builds included
   for r in "1a HTTP-only ceiling:http" "2  PostgreSQL ingest:pg" "3  SQLite ingest:sqlite" "4  lead view catch-up:catchup" \
     "5  rebuild:rebuild" "6  replay:replay"; do
     read -r n own rest idle bound <<<"${R[${r#*:}_cpu]}"
-    printf '%-30s  %8s  %7s  %7s  %5s  %s/s\n' "${r%:*}" "$n" "$own" "$rest" "$idle" "$bound"
+    printf '%-30s  %8s  %7s  %7s  %5s  %s/s\n' "${r%:*}" "$n" "$own" "$rest" "$idle%" "$bound"
   done
 } >>"$work/table"
 echo

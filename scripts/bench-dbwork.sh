@@ -16,14 +16,13 @@ go build -o "$work/receiver" ./scripts/receiver
 addr=127.0.0.1:18195
 recv_addr=127.0.0.1:18196
 base=http://$addr
-hz=$(getconf CLK_TCK)
 
 "$work/receiver" -listen $recv_addr -d 2h 2>"$work/receiver.log" &
 recv_pid=$!
 
 head_of() { curl -sf -H 'Authorization: Bearer dbwork-auditor' "$base/v1/status" | sed -n 's/.*"head":\([0-9]*\).*/\1/p'; }
 
-# run NAME PROJECTIONS SINK: one measured run, one line of figures.
+# run NAME PROJECTIONS SINK: one measured run: its rate, the database's work and the CPU per event.
 run() {
   psql "$pg" -qc "SET client_min_messages=warning; DROP SCHEMA IF EXISTS $bench_schema CASCADE; CREATE SCHEMA $bench_schema"
   cat >"$work/$1.yaml" <<YAML
@@ -63,11 +62,11 @@ YAML
   local n=$((h1 - h0))
   echo "$1: $(sed -n 's/.* rate=\([0-9]*\).*/\1/p' "$work/$1.wrk")/s, $n events stored"
   echo "  database per event: $(db_work_per_event "$d0" "$d1" $n)"
-  awk -v n=$n -v hz="$hz" -v m0="$m0" -v m1="$m1" -v ledger=$((l1 - l0)) -v recv=$((r1 - r0)) -v wrk="$w" 'BEGIN {
-    split(m0, x, " "); split(m1, y, " "); busy = y[1] - x[1]; idle = y[2] - x[2]; us = 1e6 / hz / n
-    printf "  CPU µs per event: ledger %.0f, PostgreSQL and the kernel %.0f, wrk %.0f, receiver %.0f; idle %.0f%%\n",
-      ledger * us, (busy - ledger - recv - wrk) * us, wrk * us, recv * us, 100 * idle / (busy + idle)
-  }'
+  local ledger rest idle wrk_us recv_us
+  read -r ledger rest idle _ <<<"$(cpu_per_event "$m0" "$m1" $n $((l1 - l0)))"
+  read -r wrk_us _ <<<"$(cpu_per_event "$m0" "$m1" $n "$w")"
+  read -r recv_us _ <<<"$(cpu_per_event "$m0" "$m1" $n $((r1 - r0)))"
+  echo "  CPU µs per event: ledger $ledger, PostgreSQL and the kernel $((rest - wrk_us - recv_us)), wrk $wrk_us, receiver $recv_us; idle $idle%"
 }
 
 echo "bench-dbwork: $(nproc) cores, wrk -t2 -c32 ${secs}s of WhatConverts \"new\" webhooks on PostgreSQL"

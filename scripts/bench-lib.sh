@@ -39,6 +39,10 @@ need() {
 #                   deleted, fetched, returned, buffer pages found in shared buffers, pages read
 #                   in (from the OS cache or the disk), WAL bytes
 #   db_work_per_event BEFORE AFTER EVENTS   the difference of two db_work lines, per event, as words
+#   cpu_per_event BEFORE AFTER EVENTS TICKS  from two machine_ticks lines and a process's clock
+#                   ticks between them: "OWN REST IDLE BOUND", µs of CPU per event of the process
+#                   and of the rest of the machine, the idle share in %, and the events/s the
+#                   cores would allow at that cost
 machine_ticks() { awk '/^cpu / {print $2+$3+$4+$7+$8, $5+$6}' /proc/stat; }
 cpu_ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }
 db_work() {
@@ -51,5 +55,11 @@ db_work_per_event() {
     split(a, x, " "); split(b, y, " "); for (i = 1; i <= 9; i++) d[i] = (y[i] - x[i]) / n
     printf "commits %.2f, tuples written %.2f, fetched %.1f, returned %.1f, pages hit %.1f, pages read %.2f, WAL %.0f B\n",
       d[1], d[2] + d[3] + d[4], d[5], d[6], d[7], d[8], d[9]
+  }'
+}
+cpu_per_event() {
+  awk -v a="$1" -v b="$2" -v n="$3" -v own="$4" -v hz="$(getconf CLK_TCK)" -v cores="$(nproc)" 'BEGIN {
+    split(a, x, " "); split(b, y, " "); busy = y[1] - x[1]; idle = y[2] - x[2]; us = 1e6 / hz / n
+    printf "%.0f %.0f %.0f %.0f\n", own * us, (busy - own) * us, 100 * idle / (busy + idle), cores * 1e6 / (busy * us)
   }'
 }

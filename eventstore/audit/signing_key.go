@@ -54,8 +54,8 @@ func SealedSigningKey(ctx context.Context, t *Tree) (string, error) {
 	return sealed, nil
 }
 
-// ReplaceSealedSigningKey stores next in place of the sealed signing key if it is still was
-// (a master key rotation seals it again), and reports whether it did.
+// ReplaceSealedSigningKey stores next in place of the sealed signing key if the stored one is
+// still was (a master key rotation seals it again), and reports whether it did.
 func ReplaceSealedSigningKey(ctx context.Context, t *Tree, was, next string) (bool, error) {
 	res, err := t.store.DB().ExecContext(ctx, t.store.Rebind(`UPDATE ledger_signing_key SET sealed = ? WHERE id = 1 AND sealed = ?`), next, was)
 	if err != nil {
